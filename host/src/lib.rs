@@ -1,0 +1,1 @@
+//! tickhost: market ticks through a chain of WebAssembly filter plugins.
