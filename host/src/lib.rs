@@ -1,10 +1,20 @@
 //! tickhost: market ticks through a chain of WebAssembly filter plugins.
 //!
-//! A tick enters as JSON (from Kafka or a file), is validated in [`tick`],
-//! and is judged in batches by the [`chain`] of plugin slots, each a
+//! A tick enters as JSON (from Kafka or a file) and is validated in [`tick`];
+//! batches of ticks are judged by the [`chain`] of plugin slots, each a
 //! component loaded and sandboxed by [`plugin`].
 //!
 //! Logging policy: INFO for lifecycle events (a plugin loaded, a run
 //! finished), WARN for a fault that was contained, ERROR for what stops the
 //! process. Per-tick events are TRACE at most; per-tick facts are counted.
+pub mod batch;
+pub mod chain;
+pub mod config;
+pub mod duration;
+pub mod input;
+pub mod plugin;
+pub mod record;
+pub mod report;
+pub mod run;
 pub mod tick;
+pub mod verdict;

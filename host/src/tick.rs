@@ -169,20 +169,53 @@ mod tests {
     fn rejects_each_bad_field_with_its_reason() {
         let cases = [
             (r#"not json"#, "not a tick: expected ident"),
-            (r#"{"symbol":"GOOG","ts":1,"volume":5}"#, "missing field `price`"),
-            (r#"{"symbol":"GOOG","ts":1,"price":"NaN","volume":5}"#, "invalid type: string \"NaN\""),
-            (r#"{"symbol":"GOOG","ts":1,"price":0,"volume":5}"#, "price 0 is not above zero"),
-            (r#"{"symbol":"GOOG","ts":1,"price":-3.5,"volume":5}"#, "price -3.5 is not above zero"),
-            (r#"{"symbol":"GOOG","ts":1,"price":1e999,"volume":5}"#, "not a tick"),
-            (r#"{"symbol":"GOOG","ts":1,"price":2,"volume":-5}"#, "volume -5 is negative"),
-            (r#"{"symbol":"","ts":1,"price":2,"volume":5}"#, "symbol is empty"),
-            (r#"{"symbol":"goog","ts":1,"price":2,"volume":5}"#, "contains a character"),
-            (r#"{"symbol":"GOOG","ts":-1,"price":2,"volume":5}"#, "before the Unix epoch"),
-            (r#"{"symbol":"GOOG","ts":"1","price":2,"volume":5}"#, "invalid type: string \"1\""),
+            (
+                r#"{"symbol":"GOOG","ts":1,"volume":5}"#,
+                "missing field `price`",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":1,"price":"NaN","volume":5}"#,
+                "invalid type: string \"NaN\"",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":1,"price":0,"volume":5}"#,
+                "price 0 is not above zero",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":1,"price":-3.5,"volume":5}"#,
+                "price -3.5 is not above zero",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":1,"price":1e999,"volume":5}"#,
+                "not a tick",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":1,"price":2,"volume":-5}"#,
+                "volume -5 is negative",
+            ),
+            (
+                r#"{"symbol":"","ts":1,"price":2,"volume":5}"#,
+                "symbol is empty",
+            ),
+            (
+                r#"{"symbol":"goog","ts":1,"price":2,"volume":5}"#,
+                "contains a character",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":-1,"price":2,"volume":5}"#,
+                "before the Unix epoch",
+            ),
+            (
+                r#"{"symbol":"GOOG","ts":"1","price":2,"volume":5}"#,
+                "invalid type: string \"1\"",
+            ),
         ];
         for (input, expected) in cases {
             let err = parse(input).expect_err(input).to_string();
-            assert!(err.contains(expected), "{input}: got {err:?}, expected {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{input}: got {err:?}, expected {expected:?}"
+            );
         }
     }
 
@@ -200,7 +233,10 @@ mod tests {
             price: 1.0,
             volume: 0,
         };
-        assert_eq!(raw.validate(), Err(TickError::SymbolTooLong(MAX_SYMBOL_LEN + 1)));
+        assert_eq!(
+            raw.validate(),
+            Err(TickError::SymbolTooLong(MAX_SYMBOL_LEN + 1))
+        );
     }
 
     #[test]

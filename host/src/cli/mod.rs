@@ -1,0 +1,56 @@
+//! The commands and their arguments. Each command lives in its own module;
+//! this one only declares the argument tree and dispatches.
+
+mod inspect;
+pub mod logging;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use tickhost::plugin::ComponentCache;
+
+/// tickhost: market ticks through a chain of WebAssembly filter plugins.
+#[derive(Debug, Parser)]
+#[command(name = "tickhost", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Where compiled plugins are cached [default: ~/.cache/tickhost/components].
+    #[arg(long, global = true, env = "TICKHOST_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile plugins on every start instead of using the cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a file of ticks through the plugin chain.
+    Run(run::RunArgs),
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Show a component's name, version, contract and parameters.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Runs the command the arguments name.
+pub fn execute(args: Args) -> anyhow::Result<()> {
+    let cache = if args.no_cache {
+        ComponentCache::new(None)
+    } else {
+        ComponentCache::new(args.cache_dir.or_else(ComponentCache::default_dir))
+    };
+    match args.command {
+        Command::Run(run) => run::execute(run, &cache),
+        Command::Plugin(PluginCommand::Inspect(inspect)) => inspect::execute(inspect, &cache),
+    }
+}

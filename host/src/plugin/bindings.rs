@@ -1,0 +1,13 @@
+//! Host-side bindings for the filter contract in `wit/filter.wit`, generated
+//! by wasmtime's `bindgen!`. Nothing else lives here: host logic that uses
+//! these types is in the sibling modules.
+
+wasmtime::component::bindgen!({
+    world: "plugin",
+    path: "../wit",
+});
+
+pub use self::tickhost::filter::types::{
+    Annotation, Batch, Dropped, Param, ParamError, ParamProblem, ParamSpec, ParamType, ParamValue,
+    PluginInfo, Tick, Verdicts,
+};

@@ -1,0 +1,109 @@
+//! Durations and numbers as drop reasons show them: `10m`, `1h30m`,
+//! `950,000`. Both are [`Display`](fmt::Display) wrappers, so a reason is
+//! formatted in one `format!` with no intermediate strings.
+
+use std::fmt::{self, Write as _};
+
+/// The units a duration is written in, largest first, with their length in
+/// milliseconds: the same units the configuration accepts.
+const UNITS: [(&str, u64); 5] = [
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+
+/// A duration in milliseconds, shown in the largest units that divide it
+/// exactly, as the configuration writes it: `250ms`, `90s` is `1m30s`,
+/// `10m`, `1h30m`, `1d`. Zero is `0s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Millis(pub u64);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        if rest == 0 {
+            return f.write_str("0s");
+        }
+        for (unit, size) in UNITS {
+            if rest >= size {
+                write!(f, "{}{unit}", rest / size)?;
+                rest %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A whole number with a comma between groups of three digits: `950,000`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thousands(pub u64);
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // u64::MAX has 20 digits; format them once, then copy them out with
+        // a comma wherever the digits left are a multiple of three.
+        let mut digits = [0u8; 20];
+        let mut len = 0;
+        let mut rest = self.0;
+        loop {
+            digits[len] = b'0' + (rest % 10) as u8;
+            len += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for (left, &digit) in (1..=len).rev().zip(digits[..len].iter().rev()) {
+            f.write_char(digit as char)?;
+            if left > 1 && (left - 1) % 3 == 0 {
+                f.write_char(',')?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_the_largest_exact_units() {
+        let cases = [
+            (0, "0s"),
+            (1, "1ms"),
+            (250, "250ms"),
+            (1_000, "1s"),
+            (1_500, "1s500ms"),
+            (42_000, "42s"),
+            (90_000, "1m30s"),
+            (600_000, "10m"),
+            (3_600_000, "1h"),
+            (5_400_000, "1h30m"),
+            (86_400_000, "1d"),
+            (90_061_001, "1d1h1m1s1ms"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(Millis(ms).to_string(), text, "{ms}ms");
+        }
+    }
+
+    #[test]
+    fn thousands_are_separated_by_commas() {
+        let cases = [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (950_000, "950,000"),
+            (1_000_000, "1,000,000"),
+            (12_345_678, "12,345,678"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(Thousands(n).to_string(), text);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: unit tests of the host and the plugins, and the integration
+# tests, which build the plugin components themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2
+fi
+cargo test --release --workspace "$@"
