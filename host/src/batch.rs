@@ -12,17 +12,20 @@ use crate::plugin::bindings;
 use crate::tick::Tick;
 
 /// Builds contract batches from validated ticks, reusing its buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BatchBuilder {
     batch: bindings::Batch,
     ids: FxHashMap<String, u32>,
 }
 
-impl Default for bindings::Batch {
+impl Default for BatchBuilder {
     fn default() -> Self {
-        bindings::Batch {
-            symbols: Vec::new(),
-            ticks: Vec::new(),
+        BatchBuilder {
+            batch: bindings::Batch {
+                symbols: Vec::new(),
+                ticks: Vec::new(),
+            },
+            ids: FxHashMap::default(),
         }
     }
 }

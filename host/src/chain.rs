@@ -110,6 +110,27 @@ pub enum LoadChainError {
     Start(#[from] ChainError),
 }
 
+/// Loads every plugin the configuration names, in order, with its slot's
+/// name; a chain (or one per partition) is then started from them cheaply.
+pub fn load_plugins(
+    runtime: &Runtime,
+    cache: &ComponentCache,
+    config: &Config,
+) -> Result<Vec<(String, Plugin)>, LoadChainError> {
+    config
+        .slots
+        .iter()
+        .map(|slot| {
+            Plugin::load(runtime, cache, &slot.path, &slot.params, config.limits)
+                .map(|plugin| (slot.name.clone(), plugin))
+                .map_err(|source| LoadChainError::Load {
+                    slot: slot.name.clone(),
+                    source,
+                })
+        })
+        .collect()
+}
+
 /// Plugin slots in order, and the buffers a batch passes through.
 pub struct Chain {
     slots: Vec<Slot>,
@@ -155,16 +176,7 @@ impl Chain {
         cache: &ComponentCache,
         config: &Config,
     ) -> Result<Chain, LoadChainError> {
-        let mut plugins = Vec::with_capacity(config.slots.len());
-        for slot in &config.slots {
-            let plugin = Plugin::load(runtime, cache, &slot.path, &slot.params, config.limits)
-                .map_err(|source| LoadChainError::Load {
-                    slot: slot.name.clone(),
-                    source,
-                })?;
-            plugins.push((slot.name.clone(), plugin));
-        }
-        Ok(Chain::new(plugins)?)
+        Ok(Chain::new(load_plugins(runtime, cache, config)?)?)
     }
 
     pub fn slots(&self) -> &[Slot] {
@@ -243,8 +255,12 @@ impl Chain {
         }
 
         // Annotations arrive slot by slot; a stable sort by tick keeps the
-        // slot order within a tick.
-        self.judgement.annotations.sort_by_key(|a| a.tick);
+        // slot order within a tick. With one annotating slot that emits in
+        // tick order they are sorted already, and the check saves the sort's
+        // buffer.
+        if !self.judgement.annotations.is_sorted_by_key(|a| a.tick) {
+            self.judgement.annotations.sort_by_key(|a| a.tick);
+        }
         Ok(&self.judgement)
     }
 
@@ -267,17 +283,24 @@ impl Chain {
             self.slots.len(),
             "a chain snapshot has one entry per slot"
         );
-        let batch = self.batches;
-        for (slot, bytes) in self.slots.iter_mut().zip(snapshots) {
-            slot.call(batch, |instance| instance.restore(bytes))?
-                .map_err(|refusal| ChainError {
-                    slot: slot.name.clone(),
-                    plugin: slot.plugin.name().to_string(),
-                    batch,
-                    fault: Fault::Refused(refusal),
-                })?;
+        for (index, bytes) in snapshots.iter().enumerate() {
+            self.restore_slot(index, bytes)?;
         }
         Ok(())
+    }
+
+    /// Restores one slot from its snapshot bytes. A refusal leaves the slot
+    /// running with the state it had.
+    pub fn restore_slot(&mut self, index: usize, bytes: &[u8]) -> Result<(), ChainError> {
+        let batch = self.batches;
+        let slot = &mut self.slots[index];
+        slot.call(batch, |instance| instance.restore(bytes))?
+            .map_err(|refusal| ChainError {
+                slot: slot.name.clone(),
+                plugin: slot.plugin.name().to_string(),
+                batch,
+                fault: Fault::Refused(refusal),
+            })
     }
 
     /// Starts a fresh instance for every slot that faulted, with empty state.

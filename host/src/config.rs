@@ -1,4 +1,5 @@
-//! `tickhost.toml`: the plugin chain and its limits, read and checked once.
+//! `tickhost.toml`: the plugin chain, its limits and the Kafka section
+//! ([`crate::kafka::config`]), read and checked once.
 //!
 //! ```toml
 //! [[slot]]
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::duration;
+use crate::kafka::config::{KafkaConfig, KafkaFile};
 use crate::plugin::Limits;
 
 /// The batch size used when neither the command line nor the file sets one.
@@ -51,6 +53,8 @@ pub struct Config {
     pub batch_size: usize,
     /// The limits of every plugin instance.
     pub limits: Limits,
+    /// Where `tickhost serve` reads and writes.
+    pub kafka: KafkaConfig,
 }
 
 /// One slot of the chain.
@@ -73,6 +77,8 @@ struct File {
     batch_size: Option<usize>,
     #[serde(default)]
     sandbox: SandboxFile,
+    #[serde(default)]
+    kafka: KafkaFile,
 }
 
 #[derive(Deserialize)]
@@ -143,10 +149,13 @@ impl Config {
             limits.deadline = deadline;
         }
 
+        let kafka = file.kafka.resolve(|name| std::env::var(name).ok())?;
+
         Ok(Config {
             slots,
             batch_size,
             limits,
+            kafka,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod chain;
 pub mod config;
 pub mod duration;
 pub mod input;
+pub mod kafka;
 pub mod plugin;
 pub mod record;
 pub mod report;

@@ -115,6 +115,11 @@ impl Report {
         }
     }
 
+    /// The number of slots the report was made for.
+    pub fn slots_len(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Ticks (valid or not) read.
     pub fn read(&self) -> u64 {
         self.read

@@ -84,7 +84,7 @@ fn flush(
         chain.process(ticks).map_err(|source| RunError::Chain {
             source,
             first: lines().next().unwrap_or_default(),
-            last: lines().last().unwrap_or_default(),
+            last: lines().next_back().unwrap_or_default(),
         })?;
     }
 

@@ -1,9 +1,11 @@
 //! The commands and their arguments. Each command lives in its own module;
 //! this one only declares the argument tree and dispatches.
 
+mod demo;
 mod inspect;
 pub mod logging;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -31,6 +33,10 @@ pub struct Args {
 enum Command {
     /// Run a file of ticks through the plugin chain.
     Run(run::RunArgs),
+    /// Consume ticks from Kafka, judge them, publish the outcome.
+    Serve(serve::ServeArgs),
+    /// Run the bundled ticks through Kafka on an in-process mock cluster.
+    Demo(demo::DemoArgs),
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -51,6 +57,8 @@ pub fn execute(args: Args) -> anyhow::Result<()> {
     };
     match args.command {
         Command::Run(run) => run::execute(run, &cache),
+        Command::Serve(serve) => serve::execute(serve, &cache),
+        Command::Demo(demo) => demo::execute(demo, &cache),
         Command::Plugin(PluginCommand::Inspect(inspect)) => inspect::execute(inspect, &cache),
     }
 }

@@ -83,10 +83,10 @@ impl ComponentCache {
         }
 
         let component = Component::new(engine, bytes)?;
-        if let Some(entry) = entry {
-            if let Err(e) = store(&component, &entry) {
-                tracing::warn!(entry = %entry.display(), "failed to cache a compiled plugin: {e:#}");
-            }
+        if let Some(entry) = entry
+            && let Err(e) = store(&component, &entry)
+        {
+            tracing::warn!(entry = %entry.display(), "failed to cache a compiled plugin: {e:#}");
         }
         Ok(Compiled {
             component,

@@ -1,0 +1,185 @@
+//! One input partition: its chain, where it has got to, and a batch of its
+//! messages turned into output messages.
+//!
+//! A partition's ticks are judged by its own chain, so its plugins' windows
+//! hold exactly the symbols that live in it and can move with it to another
+//! tickhost. A message that is not a valid tick becomes a dead letter with
+//! the original bytes and where it came from; a batch in which a plugin
+//! faulted is dead-lettered to the rejected topic with the fault as the
+//! reason, and the faulted slot is restarted.
+
+use rdkafka::message::{Message, OwnedMessage};
+
+use super::KafkaConfig;
+use super::counters::Counters;
+use crate::chain::Chain;
+use crate::record::Record;
+use crate::report::Report;
+use crate::tick::Tick;
+
+/// The headers of a dead letter.
+pub mod dlq_headers {
+    /// Why the message is not a tick.
+    pub const REASON: &str = "tickhost.reason";
+    pub const TOPIC: &str = "tickhost.topic";
+    pub const PARTITION: &str = "tickhost.partition";
+    pub const OFFSET: &str = "tickhost.offset";
+    /// The message's timestamp, in epoch milliseconds, if it had one.
+    pub const TIMESTAMP: &str = "tickhost.timestamp";
+}
+
+/// A message to produce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// An assigned input partition.
+pub struct PartitionState {
+    pub partition: i32,
+    pub chain: Chain,
+    /// The offset after the last message processed: what to commit.
+    pub next_offset: Option<i64>,
+}
+
+/// What is about to be judged: a tick (by its index in the batch), or a
+/// message already known to be a dead letter.
+enum Item {
+    Tick(usize),
+    Dead(Output),
+}
+
+impl PartitionState {
+    /// Judges a batch of this partition's messages, in offset order, and
+    /// returns the messages to produce, in the same order.
+    pub fn process(
+        &mut self,
+        messages: &[OwnedMessage],
+        config: &KafkaConfig,
+        counters: &Counters,
+        mut report: Option<&mut Report>,
+    ) -> Vec<Output> {
+        let mut ticks: Vec<Tick> = Vec::with_capacity(messages.len());
+        let mut items: Vec<Item> = Vec::with_capacity(messages.len());
+        for message in messages {
+            let parsed = match message.payload() {
+                None => Err("the message has no payload".to_string()),
+                Some(bytes) => Tick::parse_json(bytes).map_err(|e| e.to_string()),
+            };
+            match parsed {
+                Ok(tick) => {
+                    items.push(Item::Tick(ticks.len()));
+                    ticks.push(tick);
+                }
+                Err(reason) => {
+                    if let Some(report) = report.as_deref_mut() {
+                        report.invalid(message.offset() as u64, &reason);
+                    }
+                    items.push(Item::Dead(dead_letter(message, reason, config)));
+                }
+            }
+        }
+        if let Some(last) = messages.last() {
+            self.next_offset = Some(last.offset() + 1);
+        }
+        Counters::add(&counters.consumed, messages.len() as u64);
+        Counters::add(&counters.dead_lettered, (items.len() - ticks.len()) as u64);
+
+        let fault = if ticks.is_empty() {
+            None
+        } else {
+            self.chain.process(&ticks).err()
+        };
+        let mut outputs = Vec::with_capacity(items.len());
+        let (mut kept, mut dropped) = (0, 0);
+        let slots = self.chain.slots();
+        let judgement = self.chain.judgement();
+        for item in items {
+            let i = match item {
+                Item::Dead(output) => {
+                    outputs.push(output);
+                    continue;
+                }
+                Item::Tick(i) => i,
+            };
+            let tick = &ticks[i];
+            let reason;
+            let record = match &fault {
+                Some(fault) => {
+                    reason = format!("plugin fault: {}", fault.fault);
+                    Record::Dropped {
+                        tick,
+                        slot: &fault.slot,
+                        plugin: &fault.plugin,
+                        reason: &reason,
+                    }
+                }
+                None => {
+                    let verdict = &judgement.verdicts()[i];
+                    let annotations = judgement.annotations_of(i as u32);
+                    if let Some(report) = report.as_deref_mut() {
+                        report.judged(tick, verdict, annotations, slots);
+                    }
+                    Record::judged(tick, verdict, annotations, slots)
+                }
+            };
+            let topic = match record {
+                Record::Kept { .. } => {
+                    kept += 1;
+                    &config.topics.processed
+                }
+                _ => {
+                    dropped += 1;
+                    &config.topics.rejected
+                }
+            };
+            outputs.push(Output {
+                topic: topic.clone(),
+                key: Some(tick.symbol.as_bytes().to_vec()),
+                payload: record.to_json().into_bytes(),
+                headers: Vec::new(),
+            });
+        }
+        Counters::add(&counters.processed, kept);
+        Counters::add(&counters.rejected, dropped);
+
+        if let Some(fault) = fault {
+            Counters::add(&counters.faults, 1);
+            tracing::warn!(
+                partition = self.partition,
+                "{fault}; the batch's ticks were sent to {} and the slot restarted",
+                config.topics.rejected
+            );
+            if let Err(e) = self.chain.recover() {
+                tracing::error!(
+                    partition = self.partition,
+                    "failed to restart a plugin: {e}"
+                );
+            }
+        }
+        outputs
+    }
+}
+
+/// A dead letter: the original bytes and key, and headers that say why and
+/// where from.
+fn dead_letter(message: &OwnedMessage, reason: String, config: &KafkaConfig) -> Output {
+    let mut headers = vec![
+        (dlq_headers::REASON, reason),
+        (dlq_headers::TOPIC, message.topic().to_string()),
+        (dlq_headers::PARTITION, message.partition().to_string()),
+        (dlq_headers::OFFSET, message.offset().to_string()),
+    ];
+    if let Some(ms) = message.timestamp().to_millis() {
+        headers.push((dlq_headers::TIMESTAMP, ms.to_string()));
+    }
+    Output {
+        topic: config.topics.dlq.clone(),
+        key: message.key().map(<[u8]>::to_vec),
+        payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
+    }
+}

@@ -1,0 +1,576 @@
+//! `tickhost serve`: consume, judge, produce, commit, in rounds.
+//!
+//! A round gathers messages until one partition has a full batch or the
+//! batch wait has passed since the first; judges each partition's messages
+//! with that partition's chain (partitions in parallel, one thread each);
+//! produces every output and waits until the broker has acknowledged all
+//! of them; and only then commits the round's offsets. A crash anywhere in
+//! a round therefore replays it, never skips it: at least once.
+//!
+//! Rebalances are handled in the consumer's callbacks, which librdkafka runs
+//! while the loop waits for messages, that is between rounds, when every
+//! partition's chain and offsets agree: a revoked partition's state is
+//! checkpointed and its offset committed before it goes. A partition that
+//! arrives restores its chain from its newest checkpoint and, if that lies
+//! behind the committed offset, rewinds to it, so that its windows are
+//! exactly those of an uninterrupted run (the ticks in between are output
+//! again: duplicates, not gaps).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+
+use super::counters::{Counters, Snapshot};
+use super::partition::{Output, PartitionState};
+use super::state::{self, Checkpoint};
+use super::{KafkaConfig, client, topics};
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::plugin::Plugin;
+use crate::report::Report;
+
+/// The longest pause between attempts while the broker is unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long a seek, or a commit at a rebalance or shutdown, may take.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a serve run ends and what it collects, besides the counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ServeOptions {
+    /// Stop cleanly once this many messages have been consumed (the demo
+    /// uses it; a service runs until it is signalled).
+    pub stop_after: Option<u64>,
+    /// Gather the same report as `tickhost run` (processing then runs on
+    /// one thread).
+    pub report: bool,
+}
+
+/// What a serve run did.
+#[derive(Debug)]
+pub struct Served {
+    pub counters: Snapshot,
+    pub report: Option<Report>,
+}
+
+/// What the loop and the rebalance callbacks share.
+struct Shared {
+    partitions: HashMap<i32, PartitionState>,
+    /// Bumped at every rebalance; a message gathered before one may belong
+    /// to a partition that has moved, and is not processed.
+    epoch: u64,
+}
+
+struct HostContext {
+    shared: Arc<Mutex<Shared>>,
+    producer: FutureProducer,
+    config: KafkaConfig,
+    counters: Arc<Counters>,
+}
+
+impl ClientContext for HostContext {}
+
+impl ConsumerContext for HostContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        let mut shared = lock(&self.shared);
+        shared.epoch += 1;
+        let mut commits = TopicPartitionList::new();
+        for element in revoked.elements() {
+            let Some(mut state) = shared.partitions.remove(&element.partition()) else {
+                continue;
+            };
+            if let Err(e) = checkpoint_blocking(&self.producer, &self.config, &mut state) {
+                tracing::error!(
+                    partition = state.partition,
+                    "checkpoint at revocation failed: {e:#}"
+                );
+            } else {
+                Counters::add(&self.counters.checkpoints, 1);
+            }
+            if let Some(next) = state.next_offset {
+                let _ = commits.add_partition_offset(
+                    &self.config.topics.input,
+                    state.partition,
+                    Offset::Offset(next),
+                );
+            }
+            tracing::info!(partition = state.partition, "partition revoked");
+        }
+        if commits.count() > 0
+            && let Err(e) = consumer.commit(&commits, CommitMode::Sync)
+        {
+            tracing::warn!("commit at revocation failed: {e}");
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(assigned) => {
+                lock(&self.shared).epoch += 1;
+                let partitions: Vec<i32> =
+                    assigned.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(?partitions, "partitions assigned");
+            }
+            Rebalance::Error(e) => tracing::warn!("rebalance failed: {e}"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs the streaming host until `shutdown` resolves (or `stop_after` is
+/// reached), then checkpoints, commits and closes.
+pub async fn serve(
+    config: &Config,
+    plugins: Vec<(String, Plugin)>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Served> {
+    let kafka = &config.kafka;
+    if kafka.create_topics {
+        topics::ensure(kafka).await?;
+    }
+    let counters = Arc::new(Counters::default());
+    let producer: FutureProducer = client::producer(kafka)
+        .create()
+        .context("failed to create the Kafka producer")?;
+    let shared = Arc::new(Mutex::new(Shared {
+        partitions: HashMap::new(),
+        epoch: 0,
+    }));
+    let context = HostContext {
+        shared: shared.clone(),
+        producer: producer.clone(),
+        config: kafka.clone(),
+        counters: counters.clone(),
+    };
+    let consumer: StreamConsumer<HostContext> = client::consumer(kafka)
+        .create_with_context(context)
+        .context("failed to create the Kafka consumer")?;
+    consumer
+        .subscribe(&[&kafka.topics.input])
+        .with_context(|| format!("failed to subscribe to '{}'", kafka.topics.input))?;
+    tracing::info!(topic = %kafka.topics.input, group = %kafka.group_id, brokers = %kafka.brokers, "serving");
+
+    let (stop_tx, mut stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let mut host = Host {
+        kafka,
+        consumer: &consumer,
+        producer: &producer,
+        shared: &shared,
+        counters: &counters,
+        plugins: &plugins,
+        report: options.report.then(|| Report::new(&[])),
+        checkpoints: None,
+        last_checkpoint: Instant::now(),
+        backoff: Duration::ZERO,
+    };
+    loop {
+        let Some(round) = host.gather(&mut stop).await else {
+            break;
+        };
+        host.round(round).await?;
+        if options
+            .stop_after
+            .is_some_and(|n| counters.snapshot().consumed >= n)
+        {
+            break;
+        }
+    }
+
+    host.close().await?;
+    let counters = counters.snapshot();
+    tracing::info!("stopped: {counters}");
+    Ok(Served {
+        counters,
+        report: host.report,
+    })
+}
+
+/// The messages of one round, by partition, each with the epoch it was
+/// received in.
+type Round = BTreeMap<i32, Vec<(u64, OwnedMessage)>>;
+
+struct Host<'a> {
+    kafka: &'a KafkaConfig,
+    consumer: &'a StreamConsumer<HostContext>,
+    producer: &'a FutureProducer,
+    shared: &'a Arc<Mutex<Shared>>,
+    counters: &'a Arc<Counters>,
+    plugins: &'a [(String, Plugin)],
+    report: Option<Report>,
+    /// The state topic as read at the epoch given, for partitions that
+    /// arrive in it.
+    checkpoints: Option<(u64, HashMap<i32, Checkpoint>)>,
+    last_checkpoint: Instant,
+    backoff: Duration,
+}
+
+impl Host<'_> {
+    /// Waits for a first message, then gathers until a partition's batch is
+    /// full or the batch wait has passed. `None` once asked to stop.
+    async fn gather(&mut self, stop: &mut watch::Receiver<bool>) -> Option<Round> {
+        let mut round = Round::new();
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            if *stop.borrow() {
+                return (!round.is_empty()).then_some(round);
+            }
+            let wait = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let received = tokio::select! {
+                _ = stop.changed() => continue,
+                _ = wait => return Some(round),
+                received = self.consumer.recv() => received,
+            };
+            match received {
+                Ok(message) => {
+                    self.backoff = Duration::ZERO;
+                    let epoch = lock(self.shared).epoch;
+                    let batch = round.entry(message.partition()).or_default();
+                    batch.push((epoch, message.detach()));
+                    if batch.len() >= self.kafka.batch_max {
+                        return Some(round);
+                    }
+                    deadline
+                        .get_or_insert_with(|| tokio::time::Instant::now() + self.kafka.batch_wait);
+                }
+                Err(e) => {
+                    self.backoff =
+                        (self.backoff * 2).clamp(Duration::from_millis(100), MAX_BACKOFF);
+                    tracing::warn!("consuming failed, retrying in {:?}: {e}", self.backoff);
+                    tokio::time::sleep(self.backoff).await;
+                }
+            }
+        }
+    }
+
+    /// Judges, produces and commits one round.
+    async fn round(&mut self, round: Round) -> anyhow::Result<()> {
+        // Set up arriving partitions and drop what a rebalance overtook.
+        let batches = self.prepare(round)?;
+        if batches.is_empty() {
+            return Ok(());
+        }
+
+        // Judge every partition's batch.
+        let outputs = {
+            let mut shared = lock(self.shared);
+            let mut work: Vec<(&mut PartitionState, &[OwnedMessage])> = Vec::new();
+            let mut rest: Vec<&mut PartitionState> = shared.partitions.values_mut().collect();
+            for (partition, messages) in &batches {
+                if let Some(at) = rest.iter().position(|s| s.partition == *partition) {
+                    work.push((rest.swap_remove(at), messages));
+                }
+            }
+            self.judge(work)
+        };
+
+        // Deliver, then commit what was delivered.
+        self.produce(outputs).await?;
+        let mut commits = TopicPartitionList::new();
+        {
+            let shared = lock(self.shared);
+            for partition in batches.keys() {
+                if let Some(next) = shared.partitions.get(partition).and_then(|s| s.next_offset) {
+                    commits.add_partition_offset(
+                        &self.kafka.topics.input,
+                        *partition,
+                        Offset::Offset(next),
+                    )?;
+                }
+            }
+        }
+        if let Err(e) = self.consumer.commit(&commits, CommitMode::Async) {
+            tracing::warn!("commit failed (the next one covers it): {e}");
+        }
+
+        if self.last_checkpoint.elapsed() >= self.kafka.checkpoint_interval {
+            self.checkpoint_all().await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the messages of partitions still assigned since they were
+    /// received; starts (and restores) a chain for each partition that has
+    /// none yet, rewinding it to its checkpoint where that lies behind.
+    fn prepare(&mut self, round: Round) -> anyhow::Result<BTreeMap<i32, Vec<OwnedMessage>>> {
+        let mut batches = BTreeMap::new();
+        let epoch = lock(self.shared).epoch;
+        for (partition, messages) in round {
+            let mut messages: Vec<OwnedMessage> = messages
+                .into_iter()
+                .filter(|(received, _)| *received == epoch)
+                .map(|(_, message)| message)
+                .collect();
+            let Some(first) = messages.first().map(|m| m.offset()) else {
+                continue;
+            };
+            if !lock(self.shared).partitions.contains_key(&partition) {
+                let resume = self.start_partition(partition, first, epoch)?;
+                match resume {
+                    // Rewound to an older checkpoint: these come again.
+                    Some(offset) if offset < first => continue,
+                    // Already covered by the checkpoint: skip them.
+                    Some(offset) => messages.retain(|m| m.offset() >= offset),
+                    None => {}
+                }
+            }
+            if !messages.is_empty() {
+                batches.insert(partition, messages);
+            }
+        }
+        Ok(batches)
+    }
+
+    /// Starts a partition's chain, restored from its checkpoint if it has
+    /// one; returns the checkpoint's offset, having rewound to it if it lies
+    /// before `first`.
+    fn start_partition(
+        &mut self,
+        partition: i32,
+        first: i64,
+        epoch: u64,
+    ) -> anyhow::Result<Option<i64>> {
+        let mut chain = Chain::new(self.plugins.to_vec())?;
+        if self.checkpoints.as_ref().is_none_or(|(at, _)| *at != epoch) {
+            let read = tokio::task::block_in_place(|| state::read_all(self.kafka))?;
+            self.checkpoints = Some((epoch, read));
+        }
+        let checkpoint = self
+            .checkpoints
+            .as_ref()
+            .and_then(|(_, all)| all.get(&partition));
+
+        let resume = match checkpoint {
+            Some(checkpoint) => {
+                checkpoint.restore_into(&mut chain);
+                if checkpoint.offset < first {
+                    self.consumer
+                        .seek(
+                            &self.kafka.topics.input,
+                            partition,
+                            Offset::Offset(checkpoint.offset),
+                            SYNC_TIMEOUT,
+                        )
+                        .with_context(|| format!("failed to rewind partition {partition}"))?;
+                }
+                tracing::info!(
+                    partition,
+                    checkpoint = checkpoint.offset,
+                    committed = first,
+                    "partition state restored"
+                );
+                Some(checkpoint.offset)
+            }
+            None => {
+                tracing::info!(partition, "partition starts with empty state");
+                None
+            }
+        };
+        lock(self.shared).partitions.insert(
+            partition,
+            PartitionState {
+                partition,
+                chain,
+                next_offset: None,
+            },
+        );
+        Ok(resume)
+    }
+
+    /// Runs each partition's batch through its chain: on one thread per
+    /// partition, or on this one when a report is gathered.
+    fn judge(&mut self, work: Vec<(&mut PartitionState, &[OwnedMessage])>) -> Vec<Output> {
+        let (kafka, counters) = (self.kafka, &**self.counters);
+        if let Some(report) = self.report.as_mut() {
+            let mut outputs = Vec::new();
+            for (state, messages) in work {
+                if report.slots_len() == 0 {
+                    *report = Report::new(state.chain.slots());
+                }
+                outputs.extend(state.process(messages, kafka, counters, Some(report)));
+            }
+            return outputs;
+        }
+        if work.len() == 1 {
+            let (state, messages) = work.into_iter().next().expect("one batch");
+            return state.process(messages, kafka, counters, None);
+        }
+        tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .into_iter()
+                    .map(|(state, messages)| {
+                        scope.spawn(move || state.process(messages, kafka, counters, None))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("judging a partition never panics"))
+                    .collect()
+            })
+        })
+    }
+
+    /// Produces every output and waits until the broker acknowledged each.
+    async fn produce(&self, outputs: Vec<Output>) -> anyhow::Result<()> {
+        let mut pending = Vec::with_capacity(outputs.len());
+        for output in &outputs {
+            loop {
+                match self.producer.send_result(record(output)) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        // The local queue is full: let some deliveries finish.
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => bail!("failed to produce to '{}': {e}", output.topic),
+                }
+            }
+        }
+        for delivery in futures::future::join_all(pending).await {
+            match delivery {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, message))) => {
+                    bail!(
+                        "the broker refused a message for '{}': {e}",
+                        message.topic()
+                    )
+                }
+                Err(_) => bail!("the producer closed before a delivery was confirmed"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Checkpoints every partition's chain at its current offset.
+    async fn checkpoint_all(&mut self) -> anyhow::Result<()> {
+        let outputs: Vec<Output> = {
+            let mut shared = lock(self.shared);
+            let mut outputs = Vec::new();
+            for state in shared.partitions.values_mut() {
+                if let Some(output) = checkpoint_output(self.kafka, state)? {
+                    outputs.push(output);
+                }
+            }
+            outputs
+        };
+        let written = outputs.len() as u64;
+        self.produce(outputs).await?;
+        Counters::add(&self.counters.checkpoints, written);
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    /// Checkpoints, commits synchronously, and leaves the group.
+    async fn close(&mut self) -> anyhow::Result<()> {
+        self.checkpoint_all().await?;
+        let mut commits = TopicPartitionList::new();
+        {
+            let mut shared = lock(self.shared);
+            for state in shared.partitions.values() {
+                if let Some(next) = state.next_offset {
+                    commits.add_partition_offset(
+                        &self.kafka.topics.input,
+                        state.partition,
+                        Offset::Offset(next),
+                    )?;
+                }
+            }
+            // Nothing is left for the revocation that leaving triggers.
+            shared.partitions.clear();
+        }
+        if commits.count() > 0 {
+            let consumer = self.consumer;
+            tokio::task::block_in_place(|| consumer.commit(&commits, CommitMode::Sync))
+                .context("failed to commit at shutdown")?;
+        }
+        self.consumer.unsubscribe();
+        Ok(())
+    }
+}
+
+/// The checkpoint message of a partition, if it has processed anything.
+fn checkpoint_output(
+    kafka: &KafkaConfig,
+    state: &mut PartitionState,
+) -> anyhow::Result<Option<Output>> {
+    let Some(offset) = state.next_offset else {
+        return Ok(None);
+    };
+    let checkpoint = Checkpoint::take(&mut state.chain, offset)
+        .with_context(|| format!("failed to snapshot partition {}", state.partition))?;
+    Ok(Some(Output {
+        topic: kafka.topics.state.clone(),
+        key: Some(state::key(&kafka.topics.input, state.partition).into_bytes()),
+        payload: checkpoint.to_bytes(),
+        headers: Vec::new(),
+    }))
+}
+
+/// Writes a partition's checkpoint and waits for it, from a callback.
+fn checkpoint_blocking(
+    producer: &FutureProducer,
+    kafka: &KafkaConfig,
+    state: &mut PartitionState,
+) -> anyhow::Result<()> {
+    let Some(output) = checkpoint_output(kafka, state)? else {
+        return Ok(());
+    };
+    let delivery = producer
+        .send_result(record(&output))
+        .map_err(|(e, _)| e)
+        .context("failed to produce a checkpoint")?;
+    match futures::executor::block_on(delivery) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(e).context("the broker refused a checkpoint"),
+        Err(_) => bail!("the producer closed before the checkpoint was confirmed"),
+    }
+}
+
+fn record(output: &Output) -> FutureRecord<'_, [u8], [u8]> {
+    let mut record = FutureRecord::to(&output.topic).payload(output.payload.as_slice());
+    if let Some(key) = &output.key {
+        record = record.key(key.as_slice());
+    }
+    if !output.headers.is_empty() {
+        let mut headers = OwnedHeaders::new_with_capacity(output.headers.len());
+        for (key, value) in &output.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            });
+        }
+        record = record.headers(headers);
+    }
+    record
+}
