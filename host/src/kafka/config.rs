@@ -31,7 +31,8 @@ pub struct KafkaConfig {
     /// The longest a batch waits to fill before it is processed anyway.
     pub batch_wait: Duration,
     /// How often every partition's plugin state is checkpointed to the state
-    /// topic, besides on rebalance and shutdown.
+    /// topic and its offset committed (besides on rebalance and shutdown):
+    /// after a crash, up to this much input is processed again.
     pub checkpoint_interval: Duration,
     /// Whether tickhost creates its output and state topics when they are
     /// missing (the input topic is never created: it belongs to producers).
@@ -65,7 +66,7 @@ impl Default for KafkaConfig {
             },
             batch_max: crate::config::DEFAULT_BATCH_SIZE,
             batch_wait: Duration::from_millis(20),
-            checkpoint_interval: Duration::from_secs(10),
+            checkpoint_interval: Duration::from_secs(1),
             create_topics: true,
             properties: BTreeMap::new(),
         }

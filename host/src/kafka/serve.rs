@@ -3,18 +3,19 @@
 //! A round gathers messages until one partition has a full batch or the
 //! batch wait has passed since the first; judges each partition's messages
 //! with that partition's chain (partitions in parallel, one thread each);
-//! produces every output and waits until the broker has acknowledged all
-//! of them; and only then commits the round's offsets. A crash anywhere in
-//! a round therefore replays it, never skips it: at least once.
+//! and produces every output, waiting until the broker has acknowledged all
+//! of them. Every checkpoint interval the chains' state is written to the
+//! state topic and, once that too is acknowledged, the offsets are
+//! committed. A crash therefore replays, never skips: at least once.
 //!
 //! Rebalances are handled in the consumer's callbacks, which librdkafka runs
 //! while the loop waits for messages, that is between rounds, when every
 //! partition's chain and offsets agree: a revoked partition's state is
 //! checkpointed and its offset committed before it goes. A partition that
-//! arrives restores its chain from its newest checkpoint and, if that lies
-//! behind the committed offset, rewinds to it, so that its windows are
-//! exactly those of an uninterrupted run (the ticks in between are output
-//! again: duplicates, not gaps).
+//! arrives restores its chain from its newest checkpoint and resumes at the
+//! checkpoint's offset rather than the committed one, so that its windows
+//! are exactly those of an uninterrupted run (after a crash the ticks
+//! between the two are output again: duplicates, not gaps).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,17 +24,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use super::counters::{Counters, Snapshot};
 use super::partition::{Output, PartitionState};
 use super::state::{self, Checkpoint};
+
 use super::{KafkaConfig, client, topics};
 use crate::chain::Chain;
 use crate::config::Config;
@@ -42,9 +45,6 @@ use crate::report::Report;
 
 /// The longest pause between attempts while the broker is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// How long a seek, or a commit at a rebalance or shutdown, may take.
-const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a serve run ends and what it collects, besides the counters.
 #[derive(Debug, Default, Clone, Copy)]
@@ -77,15 +77,56 @@ struct HostContext {
     producer: FutureProducer,
     config: KafkaConfig,
     counters: Arc<Counters>,
+    plugins: Arc<Vec<(String, Plugin)>>,
 }
 
 impl ClientContext for HostContext {}
 
 impl ConsumerContext for HostContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(revoked) = rebalance else {
-            return;
+    /// Runs each rebalance: state out before partitions go, state in (and
+    /// the offset to resume from) before they come.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        partitions: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.assigned(partitions);
+                if cooperative {
+                    consumer.incremental_assign(partitions)
+                } else {
+                    consumer.assign(partitions)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.revoked(consumer, partitions);
+                if cooperative {
+                    consumer.incremental_unassign(partitions)
+                } else {
+                    consumer.unassign()
+                }
+            }
+            other => {
+                tracing::warn!("rebalance failed: {other:?}");
+                self.revoked(consumer, partitions);
+                consumer.unassign()
+            }
         };
+        if let Err(e) = result {
+            tracing::error!("failed to apply a rebalance: {e}");
+        }
+    }
+}
+
+impl HostContext {
+    /// Checkpoints each revoked partition's chain and commits its offset.
+    fn revoked(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
         let mut shared = lock(&self.shared);
         shared.epoch += 1;
         let mut commits = TopicPartitionList::new();
@@ -93,20 +134,25 @@ impl ConsumerContext for HostContext {
             let Some(mut state) = shared.partitions.remove(&element.partition()) else {
                 continue;
             };
-            if let Err(e) = checkpoint_blocking(&self.producer, &self.config, &mut state) {
-                tracing::error!(
+            // Commit only an offset whose state is safe: without it, the next
+            // owner would resume there with empty windows.
+            match checkpoint_blocking(&self.producer, &self.config, &mut state) {
+                Ok(written) => {
+                    if written {
+                        Counters::add(&self.counters.checkpoints, 1);
+                    }
+                    if let Some(next) = state.next_offset {
+                        let _ = commits.add_partition_offset(
+                            &self.config.topics.input,
+                            state.partition,
+                            Offset::Offset(next),
+                        );
+                    }
+                }
+                Err(e) => tracing::error!(
                     partition = state.partition,
-                    "checkpoint at revocation failed: {e:#}"
-                );
-            } else {
-                Counters::add(&self.counters.checkpoints, 1);
-            }
-            if let Some(next) = state.next_offset {
-                let _ = commits.add_partition_offset(
-                    &self.config.topics.input,
-                    state.partition,
-                    Offset::Offset(next),
-                );
+                    "checkpoint at revocation failed, its offset is not committed: {e:#}"
+                ),
             }
             tracing::info!(partition = state.partition, "partition revoked");
         }
@@ -117,17 +163,61 @@ impl ConsumerContext for HostContext {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(assigned) => {
-                lock(&self.shared).epoch += 1;
-                let partitions: Vec<i32> =
-                    assigned.elements().iter().map(|e| e.partition()).collect();
-                tracing::info!(?partitions, "partitions assigned");
+    /// Starts a chain for each assigned partition, restored from the
+    /// partition's newest checkpoint, and makes the partition resume at the
+    /// checkpoint's offset: ticks before it were delivered, and the state
+    /// holds exactly them, so the windows go on as if never interrupted.
+    /// Without a checkpoint, the chain starts empty at the committed offset.
+    fn assigned(&self, assigned: &mut TopicPartitionList) {
+        let checkpoints = match state::read_all(&self.config) {
+            Ok(checkpoints) => checkpoints,
+            Err(e) => {
+                tracing::error!("failed to read checkpoints, partitions start empty: {e:#}");
+                HashMap::new()
             }
-            Rebalance::Error(e) => tracing::warn!("rebalance failed: {e}"),
-            Rebalance::Revoke(_) => {}
+        };
+        let mut shared = lock(&self.shared);
+        shared.epoch += 1;
+        let mut started = Vec::new();
+        let partitions: Vec<i32> = assigned.elements().iter().map(|e| e.partition()).collect();
+        for partition in partitions {
+            let mut chain = match Chain::new(self.plugins.to_vec()) {
+                Ok(chain) => chain,
+                Err(e) => {
+                    tracing::error!(partition, "failed to start the chain: {e}");
+                    continue;
+                }
+            };
+            match checkpoints.get(&partition) {
+                Some(checkpoint) => {
+                    checkpoint.restore_into(&mut chain);
+                    let resumed = assigned.set_partition_offset(
+                        &self.config.topics.input,
+                        partition,
+                        Offset::Offset(checkpoint.offset),
+                    );
+                    if let Err(e) = resumed {
+                        tracing::error!(partition, "failed to resume at the checkpoint: {e}");
+                    }
+                    tracing::info!(
+                        partition,
+                        offset = checkpoint.offset,
+                        "partition state restored"
+                    );
+                }
+                None => tracing::info!(partition, "partition starts with empty state"),
+            }
+            shared.partitions.insert(
+                partition,
+                PartitionState {
+                    partition,
+                    chain,
+                    next_offset: None,
+                },
+            );
+            started.push(partition);
         }
+        tracing::info!(partitions = ?started, "partitions assigned");
     }
 }
 
@@ -160,6 +250,7 @@ pub async fn serve(
         producer: producer.clone(),
         config: kafka.clone(),
         counters: counters.clone(),
+        plugins: Arc::new(plugins),
     };
     let consumer: StreamConsumer<HostContext> = client::consumer(kafka)
         .create_with_context(context)
@@ -181,10 +272,9 @@ pub async fn serve(
         producer: &producer,
         shared: &shared,
         counters: &counters,
-        plugins: &plugins,
         report: options.report.then(|| Report::new(&[])),
-        checkpoints: None,
         last_checkpoint: Instant::now(),
+        dirty: false,
         backoff: Duration::ZERO,
     };
     loop {
@@ -192,6 +282,9 @@ pub async fn serve(
             break;
         };
         host.round(round).await?;
+        if host.dirty && host.last_checkpoint.elapsed() >= kafka.checkpoint_interval {
+            host.checkpoint_all().await?;
+        }
         if options
             .stop_after
             .is_some_and(|n| counters.snapshot().consumed >= n)
@@ -219,12 +312,10 @@ struct Host<'a> {
     producer: &'a FutureProducer,
     shared: &'a Arc<Mutex<Shared>>,
     counters: &'a Arc<Counters>,
-    plugins: &'a [(String, Plugin)],
     report: Option<Report>,
-    /// The state topic as read at the epoch given, for partitions that
-    /// arrive in it.
-    checkpoints: Option<(u64, HashMap<i32, Checkpoint>)>,
     last_checkpoint: Instant,
+    /// Whether outputs were produced since the last checkpoint.
+    dirty: bool,
     backoff: Duration,
 }
 
@@ -238,8 +329,15 @@ impl Host<'_> {
             if *stop.borrow() {
                 return (!round.is_empty()).then_some(round);
             }
+            // A round closes at its batch deadline; an idle host still wakes
+            // up to checkpoint the progress it has not saved yet.
+            let checkpoint_due = self.dirty.then(|| {
+                tokio::time::Instant::from_std(
+                    self.last_checkpoint + self.kafka.checkpoint_interval,
+                )
+            });
             let wait = async {
-                match deadline {
+                match deadline.or(checkpoint_due) {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
@@ -274,7 +372,7 @@ impl Host<'_> {
     /// Judges, produces and commits one round.
     async fn round(&mut self, round: Round) -> anyhow::Result<()> {
         // Set up arriving partitions and drop what a rebalance overtook.
-        let batches = self.prepare(round)?;
+        let batches = self.prepare(round);
         if batches.is_empty() {
             return Ok(());
         }
@@ -292,117 +390,31 @@ impl Host<'_> {
             self.judge(work)
         };
 
-        // Deliver, then commit what was delivered.
+        // Deliver. Offsets are committed with the next checkpoint, once the
+        // state that matches them is safe too.
         self.produce(outputs).await?;
-        let mut commits = TopicPartitionList::new();
-        {
-            let shared = lock(self.shared);
-            for partition in batches.keys() {
-                if let Some(next) = shared.partitions.get(partition).and_then(|s| s.next_offset) {
-                    commits.add_partition_offset(
-                        &self.kafka.topics.input,
-                        *partition,
-                        Offset::Offset(next),
-                    )?;
-                }
-            }
-        }
-        if let Err(e) = self.consumer.commit(&commits, CommitMode::Async) {
-            tracing::warn!("commit failed (the next one covers it): {e}");
-        }
-
-        if self.last_checkpoint.elapsed() >= self.kafka.checkpoint_interval {
-            self.checkpoint_all().await?;
-        }
+        self.dirty = true;
         Ok(())
     }
 
-    /// Keeps the messages of partitions still assigned since they were
-    /// received; starts (and restores) a chain for each partition that has
-    /// none yet, rewinding it to its checkpoint where that lies behind.
-    fn prepare(&mut self, round: Round) -> anyhow::Result<BTreeMap<i32, Vec<OwnedMessage>>> {
-        let mut batches = BTreeMap::new();
-        let epoch = lock(self.shared).epoch;
-        for (partition, messages) in round {
-            let mut messages: Vec<OwnedMessage> = messages
-                .into_iter()
-                .filter(|(received, _)| *received == epoch)
-                .map(|(_, message)| message)
-                .collect();
-            let Some(first) = messages.first().map(|m| m.offset()) else {
-                continue;
-            };
-            if !lock(self.shared).partitions.contains_key(&partition) {
-                let resume = self.start_partition(partition, first, epoch)?;
-                match resume {
-                    // Rewound to an older checkpoint: these come again.
-                    Some(offset) if offset < first => continue,
-                    // Already covered by the checkpoint: skip them.
-                    Some(offset) => messages.retain(|m| m.offset() >= offset),
-                    None => {}
-                }
-            }
-            if !messages.is_empty() {
-                batches.insert(partition, messages);
-            }
-        }
-        Ok(batches)
-    }
-
-    /// Starts a partition's chain, restored from its checkpoint if it has
-    /// one; returns the checkpoint's offset, having rewound to it if it lies
-    /// before `first`.
-    fn start_partition(
-        &mut self,
-        partition: i32,
-        first: i64,
-        epoch: u64,
-    ) -> anyhow::Result<Option<i64>> {
-        let mut chain = Chain::new(self.plugins.to_vec())?;
-        if self.checkpoints.as_ref().is_none_or(|(at, _)| *at != epoch) {
-            let read = tokio::task::block_in_place(|| state::read_all(self.kafka))?;
-            self.checkpoints = Some((epoch, read));
-        }
-        let checkpoint = self
-            .checkpoints
-            .as_ref()
-            .and_then(|(_, all)| all.get(&partition));
-
-        let resume = match checkpoint {
-            Some(checkpoint) => {
-                checkpoint.restore_into(&mut chain);
-                if checkpoint.offset < first {
-                    self.consumer
-                        .seek(
-                            &self.kafka.topics.input,
-                            partition,
-                            Offset::Offset(checkpoint.offset),
-                            SYNC_TIMEOUT,
-                        )
-                        .with_context(|| format!("failed to rewind partition {partition}"))?;
-                }
-                tracing::info!(
-                    partition,
-                    checkpoint = checkpoint.offset,
-                    committed = first,
-                    "partition state restored"
-                );
-                Some(checkpoint.offset)
-            }
-            None => {
-                tracing::info!(partition, "partition starts with empty state");
-                None
-            }
-        };
-        lock(self.shared).partitions.insert(
-            partition,
-            PartitionState {
-                partition,
-                chain,
-                next_offset: None,
-            },
-        );
-        Ok(resume)
+    /// Keeps the messages of partitions that are still assigned as they
+    /// were when the messages arrived; a rebalance in between may have moved
+    /// a partition, and its new owner processes them.
+    fn prepare(&mut self, round: Round) -> BTreeMap<i32, Vec<OwnedMessage>> {
+        let shared = lock(self.shared);
+        round
+            .into_iter()
+            .filter(|(partition, _)| shared.partitions.contains_key(partition))
+            .map(|(partition, messages)| {
+                let messages = messages
+                    .into_iter()
+                    .filter(|(received, _)| *received == shared.epoch)
+                    .map(|(_, message)| message)
+                    .collect::<Vec<_>>();
+                (partition, messages)
+            })
+            .filter(|(_, messages)| !messages.is_empty())
+            .collect()
     }
 
     /// Runs each partition's batch through its chain: on one thread per
@@ -472,8 +484,14 @@ impl Host<'_> {
         Ok(())
     }
 
-    /// Checkpoints every partition's chain at its current offset.
+    /// Checkpoints every partition's chain at its current offset and, once
+    /// the checkpoints are acknowledged, commits those offsets. Committing
+    /// only here keeps every committed offset matched by a checkpoint of the
+    /// state at that offset, so that whoever resumes a partition resumes its
+    /// windows too; the price is that a crash replays up to one
+    /// checkpoint interval.
     async fn checkpoint_all(&mut self) -> anyhow::Result<()> {
+        let mut commits = TopicPartitionList::new();
         let outputs: Vec<Output> = {
             let mut shared = lock(self.shared);
             let mut outputs = Vec::new();
@@ -481,13 +499,26 @@ impl Host<'_> {
                 if let Some(output) = checkpoint_output(self.kafka, state)? {
                     outputs.push(output);
                 }
+                if let Some(next) = state.next_offset {
+                    commits.add_partition_offset(
+                        &self.kafka.topics.input,
+                        state.partition,
+                        Offset::Offset(next),
+                    )?;
+                }
             }
             outputs
         };
         let written = outputs.len() as u64;
         self.produce(outputs).await?;
         Counters::add(&self.counters.checkpoints, written);
+        if commits.count() > 0
+            && let Err(e) = self.consumer.commit(&commits, CommitMode::Async)
+        {
+            tracing::warn!("commit failed (the next checkpoint retries it): {e}");
+        }
         self.last_checkpoint = Instant::now();
+        self.dirty = false;
         Ok(())
     }
 
@@ -542,16 +573,16 @@ fn checkpoint_blocking(
     producer: &FutureProducer,
     kafka: &KafkaConfig,
     state: &mut PartitionState,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let Some(output) = checkpoint_output(kafka, state)? else {
-        return Ok(());
+        return Ok(false);
     };
     let delivery = producer
         .send_result(record(&output))
         .map_err(|(e, _)| e)
         .context("failed to produce a checkpoint")?;
     match futures::executor::block_on(delivery) {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(_)) => Ok(true),
         Ok(Err((e, _))) => Err(e).context("the broker refused a checkpoint"),
         Err(_) => bail!("the producer closed before the checkpoint was confirmed"),
     }

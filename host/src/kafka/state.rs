@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -99,12 +100,26 @@ impl Checkpoint {
     }
 }
 
+/// The state reader's context: the end of a partition is how the reader
+/// knows it is done, not an error worth logging.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!("state reader: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
 /// Reads the whole state topic and returns the newest checkpoint of each
 /// partition of the input topic. Blocking: call it off the async runtime.
 pub fn read_all(config: &KafkaConfig) -> anyhow::Result<HashMap<i32, Checkpoint>> {
     let topic = &config.topics.state;
-    let reader: BaseConsumer = client::reader(config)
-        .create()
+    let reader: BaseConsumer<ReaderContext> = client::reader(config)
+        .create_with_context(ReaderContext)
         .context("failed to create the state reader")?;
     let metadata = reader
         .fetch_metadata(Some(topic), READ_TIMEOUT)

@@ -1,7 +1,10 @@
 //! Integration tests: the plugin components built for `wasm32-wasip2` and
 //! run by the host, as a user runs them. One module per area.
 
+mod broker;
 mod chain;
 mod cli;
+mod compose;
+mod kafka;
 mod loading;
 mod support;

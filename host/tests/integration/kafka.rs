@@ -1,0 +1,505 @@
+//! `tickhost serve` against a real broker (tansu): the round trip, dead
+//! letters, a crash, a broker restart, and two hosts sharing a group.
+//!
+//! Each test starts its own broker and runs the `tickhost` binary as a
+//! separate process, so that it can be killed as a crash would kill it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use tickhost::tick::Tick;
+use tickhost::verdict::Verdict;
+
+use crate::broker::Broker;
+use crate::support::{chain, component, scratch};
+
+/// How long a test waits for outputs before it fails.
+const OUTPUT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The shipped chain's parameters, as in host/tickhost.toml.
+const SLOTS: [(&str, &str, &str); 3] = [
+    ("spike", "spike", "max-change-pct = 2.0\nwindow = \"10m\""),
+    ("volume", "threshold", "min-volume = 1_000_000"),
+    ("moving-average", "moving-average", "window = \"10m\""),
+];
+
+/// Writes a configuration of the three plugins for `broker`.
+fn config(dir: &Path, broker: &Broker, extra_properties: &str) -> PathBuf {
+    let mut text = String::from("batch-size = 256\n");
+    for (slot, plugin, params) in SLOTS {
+        text.push_str(&format!(
+            "[[slot]]\nname = \"{slot}\"\npath = {:?}\n[slot.params]\n{params}\n",
+            component(plugin)
+        ));
+    }
+    text.push_str(&format!(
+        "[kafka]\nbrokers = \"{}\"\ngroup-id = \"tickhost-test\"\nbatch-max = 256\n\
+         batch-wait = \"10ms\"\ncheckpoint-interval = \"200ms\"\n[kafka.properties]\n\
+         \"fetch.wait.max.ms\" = \"5\"\n{extra_properties}\n",
+        broker.bootstrap()
+    ));
+    let path = dir.join("tickhost.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A `tickhost serve` process.
+struct Host {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Host {
+    fn start(config: &Path, log: PathBuf) -> Host {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tickhost"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("tickhost serve starts");
+        Host { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the host as a crash would: SIGKILL, no clean-up.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the host to stop (SIGTERM) and waits for it; returns its log.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        let log = self.log();
+        assert!(status.success(), "tickhost serve failed: {log}");
+        log
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes `(key, payload)` messages to `topic`, in order.
+fn publish(broker: &Broker, topic: &str, messages: &[(String, Vec<u8>)]) {
+    let producer: FutureProducer = broker
+        .client()
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let deliveries: Vec<_> = messages
+        .iter()
+        .map(|(key, payload)| {
+            producer
+                .send_result(FutureRecord::to(topic).key(key).payload(payload))
+                .unwrap_or_else(|(e, _)| panic!("publishing failed: {e}"))
+        })
+        .collect();
+    for delivery in futures::executor::block_on(futures::future::join_all(deliveries)) {
+        delivery
+            .unwrap()
+            .unwrap_or_else(|(e, _)| panic!("publishing failed: {e}"));
+    }
+}
+
+/// Reads `topic` from the start until `done` says it has enough.
+fn read_until(
+    broker: &Broker,
+    topic: &str,
+    done: impl Fn(&[OwnedMessage]) -> bool,
+) -> Vec<OwnedMessage> {
+    let consumer: BaseConsumer = broker
+        .client()
+        .set("group.id", "test-reader")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    let deadline = Instant::now() + OUTPUT_TIMEOUT;
+    let metadata = loop {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .unwrap();
+        let found = metadata
+            .topics()
+            .iter()
+            .any(|t| t.name() == topic && !t.partitions().is_empty());
+        if found {
+            break metadata;
+        }
+        assert!(Instant::now() < deadline, "topic '{topic}' never appeared");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    // `done` may look at every message, so it is asked only when the reader
+    // has caught up or has read another thousand.
+    let mut messages = Vec::new();
+    let mut unchecked = 0;
+    loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(message) => {
+                messages.push(message.expect("reading outputs").detach());
+                unchecked += 1;
+                if unchecked < 1_000 {
+                    continue;
+                }
+            }
+            None => {
+                assert!(
+                    Instant::now() < deadline,
+                    "read {} message(s) of '{topic}' in {OUTPUT_TIMEOUT:?}, not enough",
+                    messages.len()
+                );
+            }
+        }
+        unchecked = 0;
+        if done(&messages) {
+            return messages;
+        }
+    }
+}
+
+fn json(message: &OwnedMessage) -> serde_json::Value {
+    serde_json::from_slice(message.payload().unwrap()).unwrap()
+}
+
+/// A stream of ticks over `symbols` symbols, a minute apart per symbol, with
+/// low volumes and spikes at fixed places so that every plugin has work.
+fn ticks(count: usize, symbols: usize) -> Vec<Tick> {
+    (0..count)
+        .map(|i| {
+            let step = (i / symbols) as i64;
+            let price = 100.0 + (step % 9) as f64 * 0.1 + if i % 97 == 0 { 5.0 } else { 0.0 };
+            let volume = if i % 11 == 0 {
+                900_000
+            } else {
+                1_500_000 + i as u64
+            };
+            Tick {
+                symbol: format!("S{:02}", i % symbols),
+                ts: 1_709_735_400_000 + step * 60_000,
+                price,
+                volume,
+            }
+        })
+        .collect()
+}
+
+fn messages(ticks: &[Tick]) -> Vec<(String, Vec<u8>)> {
+    ticks
+        .iter()
+        .map(|t| (t.symbol.clone(), t.to_json().into_bytes()))
+        .collect()
+}
+
+/// What the chain, run in this process on the whole stream, says about each
+/// tick: `None` for kept with its avg, `Some(slot)` for dropped.
+fn expected(ticks: &[Tick]) -> HashMap<(String, i64), (Option<String>, f64)> {
+    let slots: Vec<(&str, &str)> = SLOTS
+        .iter()
+        .map(|&(_, plugin, params)| (plugin, params))
+        .collect();
+    let mut chain = chain(&slots);
+    let judgement = chain.process(ticks).unwrap();
+    let mut expected = HashMap::new();
+    for (i, tick) in ticks.iter().enumerate() {
+        let outcome = match &judgement.verdicts()[i] {
+            Verdict::Kept => (None, judgement.annotations_of(i as u32)[0].value),
+            Verdict::Dropped { slot, .. } => (Some(SLOTS[*slot].0.to_string()), 0.0),
+        };
+        expected.insert((tick.symbol.clone(), tick.ts), outcome);
+    }
+    expected
+}
+
+/// The (symbol, ts) of an output record.
+fn id(record: &serde_json::Value) -> (String, i64) {
+    (
+        record["symbol"].as_str().unwrap().to_string(),
+        record["ts"].as_i64().unwrap(),
+    )
+}
+
+/// Checks every output against the expected verdicts; returns the number of
+/// distinct ticks seen.
+fn check_outputs(
+    processed: &[OwnedMessage],
+    rejected: &[OwnedMessage],
+    expected: &HashMap<(String, i64), (Option<String>, f64)>,
+) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for message in processed {
+        let record = json(message);
+        let (slot, avg) = &expected[&id(&record)];
+        assert_eq!(slot, &None, "{record} was expected dropped");
+        let got = record["annotations"]["avg"].as_f64().unwrap();
+        assert_eq!(got.to_bits(), avg.to_bits(), "{record}: avg {got} != {avg}");
+        assert_eq!(
+            message.key(),
+            Some(record["symbol"].as_str().unwrap().as_bytes())
+        );
+        seen.insert(id(&record));
+    }
+    for message in rejected {
+        let record = json(message);
+        let (slot, _) = &expected[&id(&record)];
+        assert_eq!(slot.as_deref(), record["slot"].as_str(), "{record}");
+        seen.insert(id(&record));
+    }
+    seen.len()
+}
+
+fn distinct(messages: &[OwnedMessage]) -> usize {
+    messages
+        .iter()
+        .map(|m| id(&json(m)))
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+#[test]
+fn ticks_go_round_trip_with_the_expected_verdicts_and_order() {
+    let broker = Broker::start("round-trip");
+    broker.create_topic("ticks", 3);
+    let dir = scratch("kafka-round-trip");
+    let ticks = ticks(1_200, 6);
+    let expected = expected(&ticks);
+    publish(&broker, "ticks", &messages(&ticks));
+
+    let host = Host::start(&config(&dir, &broker, ""), dir.join("host.log"));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| m.len() >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| m.len() >= ticks.len() - kept);
+    let log = host.stop();
+
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+    assert_eq!(
+        processed.len() + rejected.len(),
+        ticks.len(),
+        "no duplicates without a crash"
+    );
+    // Order is kept per symbol (and so per input partition).
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for message in &processed {
+        let (symbol, ts) = id(&json(message));
+        let previous = last.insert(symbol.clone(), ts);
+        assert!(
+            previous.is_none_or(|p| p < ts),
+            "{symbol} out of order at {ts}"
+        );
+    }
+    assert!(
+        log.contains(&format!(
+            "consumed {} = processed {kept} + rejected {} + dead-lettered 0",
+            ticks.len(),
+            ticks.len() - kept
+        )),
+        "{log}"
+    );
+}
+
+#[test]
+fn messages_that_are_not_ticks_are_dead_lettered_with_their_provenance() {
+    let broker = Broker::start("dead-letters");
+    broker.create_topic("ticks", 1);
+    let dir = scratch("kafka-dead-letters");
+    let good = ticks(4, 1);
+    let bad: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("S00", b"not json".to_vec(), "not a tick"),
+        (
+            "S00",
+            br#"{"symbol":"S00","ts":1,"volume":5}"#.to_vec(),
+            "missing field `price`",
+        ),
+        (
+            "S00",
+            br#"{"symbol":"S00","ts":1,"price":"NaN","volume":5}"#.to_vec(),
+            "invalid type",
+        ),
+        (
+            "S00",
+            br#"{"symbol":"S00","ts":1,"price":1.0,"volume":-5}"#.to_vec(),
+            "volume -5 is negative",
+        ),
+        (
+            "S00",
+            br#"{"symbol":"S00","ts":1,"price":0,"volume":5}"#.to_vec(),
+            "not above zero",
+        ),
+        ("S00", vec![b' '; 5_000], "exceeds the limit of 4096 bytes"),
+    ];
+    let mut stream = vec![(good[0].symbol.clone(), good[0].to_json().into_bytes())];
+    stream.extend(
+        bad.iter()
+            .map(|(key, payload, _)| (key.to_string(), payload.clone())),
+    );
+    stream.push((good[1].symbol.clone(), good[1].to_json().into_bytes()));
+    publish(&broker, "ticks", &stream);
+
+    let host = Host::start(&config(&dir, &broker, ""), dir.join("host.log"));
+    let dead = read_until(&broker, "ticks.dlq", |m| m.len() >= bad.len());
+    // The host keeps consuming after the dead letters.
+    publish(&broker, "ticks", &messages(&good[2..]));
+    let expected = expected(&good);
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| m.len() >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| m.len() >= good.len() - kept);
+    host.stop();
+
+    assert_eq!(dead.len(), bad.len());
+    for (message, (_, payload, reason)) in dead.iter().zip(&bad) {
+        assert_eq!(
+            message.payload(),
+            Some(payload.as_slice()),
+            "original bytes untouched"
+        );
+        let headers: HashMap<&str, String> = message
+            .headers()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h.key,
+                    String::from_utf8_lossy(h.value.unwrap()).into_owned(),
+                )
+            })
+            .collect();
+        assert!(headers["tickhost.reason"].contains(reason), "{headers:?}");
+        assert_eq!(headers["tickhost.topic"], "ticks");
+        assert_eq!(headers["tickhost.partition"], "0");
+        assert!(headers.contains_key("tickhost.timestamp"));
+        let offset: i64 = headers["tickhost.offset"].parse().unwrap();
+        assert_eq!(
+            offset,
+            1 + bad.iter().position(|b| &b.1 == payload).unwrap() as i64
+        );
+    }
+    assert_eq!(check_outputs(&processed, &rejected, &expected), good.len());
+}
+
+#[test]
+fn a_host_killed_mid_stream_resumes_without_losing_a_tick() {
+    let broker = Broker::start("crash");
+    broker.create_topic("ticks", 3);
+    let dir = scratch("kafka-crash");
+    let ticks = ticks(30_000, 12);
+    let expected = expected(&ticks);
+    publish(&broker, "ticks", &messages(&ticks));
+    let config = config(&dir, &broker, "\"session.timeout.ms\" = \"6000\"");
+
+    let mut host = Host::start(&config, dir.join("host-1.log"));
+    read_until(&broker, "ticks.processed", |m| m.len() >= 5_000);
+    host.kill();
+    let host = Host::start(&config, dir.join("host-2.log"));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| {
+        distinct(m) >= ticks.len() - kept
+    });
+    host.stop();
+
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+    let duplicates = processed.len() + rejected.len() - ticks.len();
+    eprintln!(
+        "crash test: {} ticks, every one delivered, {duplicates} duplicate(s)",
+        ticks.len()
+    );
+}
+
+#[test]
+fn the_host_rides_out_a_broker_restart() {
+    let mut broker = Broker::start("broker-restart");
+    broker.create_topic("ticks", 2);
+    let dir = scratch("kafka-broker-restart");
+    let ticks = ticks(4_000, 4);
+    let expected = expected(&ticks);
+    let (first, second) = ticks.split_at(2_000);
+    publish(&broker, "ticks", &messages(first));
+
+    let host = Host::start(&config(&dir, &broker, ""), dir.join("host.log"));
+    read_until(&broker, "ticks.processed", |m| m.len() >= 1_000);
+    broker.restart();
+    publish(&broker, "ticks", &messages(second));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| {
+        distinct(m) >= ticks.len() - kept
+    });
+    host.stop();
+
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+}
+
+#[test]
+fn a_second_host_takes_over_partitions_with_their_windows() {
+    let broker = Broker::start("takeover");
+    broker.create_topic("ticks", 4);
+    let dir = scratch("kafka-takeover");
+    let ticks = ticks(8_000, 8);
+    let expected = expected(&ticks);
+    let (first, second) = ticks.split_at(4_000);
+    let config = config(
+        &dir,
+        &broker,
+        "\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"",
+    );
+
+    let one = Host::start(&config, dir.join("host-1.log"));
+    let two = Host::start(&config, dir.join("host-2.log"));
+    publish(&broker, "ticks", &messages(first));
+    read_until(&broker, "ticks.processed", |m| distinct(m) >= 3_000);
+    let split = |log: &str| {
+        log.lines()
+            .rfind(|l| l.contains("partitions assigned"))
+            .map(str::to_string)
+    };
+    let log_two = two.log();
+    // A clean stop (SIGTERM): the host checkpoints, commits and leaves the
+    // group. (A SIGKILLed member was seen to stay in tansu 0.6.0's group, so
+    // its partitions never moved; the crash test covers SIGKILL.)
+    let log_one = one.stop();
+    publish(&broker, "ticks", &messages(second));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| {
+        distinct(m) >= ticks.len() - kept
+    });
+    let log = two.stop();
+
+    // Both hosts had partitions before the kill.
+    assert!(
+        split(&log_one).is_some() && split(&log_two).is_some(),
+        "{log_one}\n---\n{log_two}"
+    );
+    // Every average after the takeover equals the uninterrupted run's.
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+    assert!(log.contains("partition state restored"), "{log}");
+}
