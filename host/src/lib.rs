@@ -1,8 +1,13 @@
 //! tickhost: market ticks through a chain of WebAssembly filter plugins.
 //!
 //! A tick enters as JSON (from Kafka or a file) and is validated in [`tick`];
-//! batches of ticks are judged by the [`chain`] of plugin slots, each a
-//! component loaded and sandboxed by [`plugin`].
+//! batches of ticks, in the contract's layout ([`batch`]), are judged by the
+//! [`chain`] of plugin slots, each a component loaded and sandboxed by
+//! [`plugin`], into [`verdict`]s. What a tick came to leaves as a [`record`].
+//!
+//! - [`config`]: `tickhost.toml`, with [`duration`]s as people write them;
+//! - [`input`], [`run`], [`report`]: `tickhost run` over a file;
+//! - [`kafka`]: `tickhost serve`, the streaming host.
 //!
 //! Logging policy: INFO for lifecycle events (a plugin loaded, a run
 //! finished), WARN for a fault that was contained, ERROR for what stops the
