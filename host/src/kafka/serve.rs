@@ -234,8 +234,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Served> {
     let kafka = &config.kafka;
+    let (stop_tx, mut stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    // A broker that is not up yet is waited for, not a reason to exit.
     if kafka.create_topics {
-        topics::ensure(kafka).await?;
+        let mut backoff = Duration::from_millis(500);
+        while let Err(e) = topics::ensure(kafka).await {
+            tracing::warn!("cannot set up topics yet, retrying in {backoff:?}: {e:#}");
+            tokio::select! {
+                _ = stop.changed() => bail!("stopped before the broker could be reached"),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
     }
     let counters = Arc::new(Counters::default());
     let producer: FutureProducer = client::producer(kafka)
@@ -259,12 +274,6 @@ pub async fn serve(
         .subscribe(&[&kafka.topics.input])
         .with_context(|| format!("failed to subscribe to '{}'", kafka.topics.input))?;
     tracing::info!(topic = %kafka.topics.input, group = %kafka.group_id, brokers = %kafka.brokers, "serving");
-
-    let (stop_tx, mut stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
 
     let mut host = Host {
         kafka,

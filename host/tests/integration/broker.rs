@@ -63,16 +63,22 @@ fn free_port() -> u16 {
 impl Broker {
     /// Starts a broker with empty storage for the test `name`.
     pub fn start(name: &str) -> Broker {
+        let mut broker = Broker::reserve(name);
+        broker.launch();
+        broker
+    }
+
+    /// A broker for the test `name` with a port and storage, not started
+    /// yet: [`Broker::launch`] starts it.
+    pub fn reserve(name: &str) -> Broker {
         let dir = scratch(&format!("tansu-{name}"));
         let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut broker = Broker {
+        Broker {
             _turn: turn,
             child: None,
             port: free_port(),
             dir,
-        };
-        broker.launch();
-        broker
+        }
     }
 
     /// The `bootstrap.servers` of the broker.
@@ -80,7 +86,8 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn launch(&mut self) {
+    /// Starts the broker and waits until it answers.
+    pub fn launch(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let log = std::fs::File::create(self.dir.join("tansu.log")).expect("tansu log");
         // Started from inside its directory: tansu takes the SQLite path

@@ -459,6 +459,26 @@ fn the_host_rides_out_a_broker_restart() {
 }
 
 #[test]
+fn a_host_started_before_its_broker_waits_for_it() {
+    let mut broker = Broker::reserve("late-broker");
+    let dir = scratch("kafka-late-broker");
+    let ticks = ticks(300, 3);
+    let expected = expected(&ticks);
+
+    let host = Host::start(&config(&dir, &broker, ""), dir.join("host.log"));
+    std::thread::sleep(Duration::from_secs(3));
+    broker.launch();
+    broker.create_topic("ticks", 1);
+    publish(&broker, "ticks", &messages(&ticks));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| m.len() >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| m.len() >= ticks.len() - kept);
+    host.stop();
+
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+}
+
+#[test]
 fn a_second_host_takes_over_partitions_with_their_windows() {
     let broker = Broker::start("takeover");
     broker.create_topic("ticks", 4);
