@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::duration;
 use crate::kafka::config::{KafkaConfig, KafkaFile};
 use crate::plugin::Limits;
+use crate::produce::config::{AlphaVantageConfig, AlphaVantageFile};
 
 /// The batch size used when neither the command line nor the file sets one.
 /// At 1,024 ticks the cost of crossing into a plugin is spread thin enough
@@ -55,6 +56,8 @@ pub struct Config {
     pub limits: Limits,
     /// Where `tickhost serve` reads and writes.
     pub kafka: KafkaConfig,
+    /// How `tickhost produce` and `fetch` reach Alpha Vantage.
+    pub alphavantage: AlphaVantageConfig,
 }
 
 /// One slot of the chain.
@@ -79,6 +82,8 @@ struct File {
     sandbox: SandboxFile,
     #[serde(default)]
     kafka: KafkaFile,
+    #[serde(default)]
+    alphavantage: AlphaVantageFile,
 }
 
 #[derive(Deserialize)]
@@ -150,12 +155,14 @@ impl Config {
         }
 
         let kafka = file.kafka.resolve(|name| std::env::var(name).ok())?;
+        let alphavantage = file.alphavantage.resolve(|name| std::env::var(name).ok())?;
 
         Ok(Config {
             slots,
             batch_size,
             limits,
             kafka,
+            alphavantage,
         })
     }
 

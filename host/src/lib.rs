@@ -7,7 +7,9 @@
 //!
 //! - [`config`]: `tickhost.toml`, with [`duration`]s as people write them;
 //! - [`input`], [`run`], [`report`]: `tickhost run` over a file;
-//! - [`kafka`]: `tickhost serve`, the streaming host.
+//! - [`kafka`]: `tickhost serve`, the streaming host;
+//! - [`produce`]: ticks into the input topic from Alpha Vantage or a
+//!   recording (`tickhost produce`, `fetch`, `replay`).
 //!
 //! Logging policy: INFO for lifecycle events (a plugin loaded, a run
 //! finished), WARN for a fault that was contained, ERROR for what stops the
@@ -19,6 +21,7 @@ pub mod duration;
 pub mod input;
 pub mod kafka;
 pub mod plugin;
+pub mod produce;
 pub mod record;
 pub mod report;
 pub mod run;

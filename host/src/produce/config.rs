@@ -1,0 +1,226 @@
+//! The `[alphavantage]` section of `tickhost.toml` and the API key.
+//!
+//! ```toml
+//! [alphavantage]
+//! api-key = "..."          # or ALPHAVANTAGE_API_KEY, which wins
+//! base-url = "https://www.alphavantage.co"
+//! per-minute = 5           # the free tier's limits
+//! per-day = 25
+//! timeout = "10s"
+//! ```
+//!
+//! The key is never taken from a flag, where it would land in shell history.
+//! [`ApiKey`] keeps it out of `Debug` output; [`ApiKey::redact`] takes it
+//! out of any text before it is printed or stored.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration;
+
+/// The environment variable holding the API key.
+pub const API_KEY_ENV: &str = "ALPHAVANTAGE_API_KEY";
+
+/// Where the API lives unless `base-url` or `--base-url` says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://www.alphavantage.co";
+
+/// The free tier allows 5 requests a minute.
+pub const DEFAULT_PER_MINUTE: u32 = 5;
+
+/// The free tier allows 25 requests a day.
+pub const DEFAULT_PER_DAY: u32 = 25;
+
+/// How long one request may take. The API usually answers within a second;
+/// past ten it is stuck, and retrying is better than waiting on.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What replaces the key wherever it would appear.
+pub const REDACTED: &str = "REDACTED";
+
+/// An Alpha Vantage API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the request and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the key, as it is and URL-encoded,
+    /// replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            return text.to_string();
+        }
+        let encoded: String = url_encode(&self.0);
+        text.replace(&self.0, REDACTED).replace(&encoded, REDACTED)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Percent-encodes what is not unreserved in a URL query (RFC 3986).
+fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// How tickhost talks to Alpha Vantage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlphaVantageConfig {
+    /// From the environment or the file; `None` when neither has one.
+    pub api_key: Option<ApiKey>,
+    pub base_url: String,
+    /// Requests allowed in any 60 seconds, across every symbol.
+    pub per_minute: u32,
+    /// Requests allowed in any 24 hours, across every symbol.
+    pub per_day: u32,
+    /// The most one request may take.
+    pub timeout: Duration,
+}
+
+impl Default for AlphaVantageConfig {
+    fn default() -> Self {
+        AlphaVantageConfig {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_string(),
+            per_minute: DEFAULT_PER_MINUTE,
+            per_day: DEFAULT_PER_DAY,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// The section as written; every key is optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct AlphaVantageFile {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    per_minute: Option<u32>,
+    per_day: Option<u32>,
+    timeout: Option<String>,
+}
+
+impl fmt::Debug for AlphaVantageFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlphaVantageFile")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlphaVantageFile {
+    /// The file's settings over the defaults, then the key from the
+    /// environment (`env` is `std::env::var` outside tests).
+    pub(crate) fn resolve(
+        self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<AlphaVantageConfig, String> {
+        let mut config = AlphaVantageConfig::default();
+        let key = env(API_KEY_ENV).or(self.api_key).filter(|k| !k.is_empty());
+        config.api_key = key.map(ApiKey::new);
+        if let Some(url) = self.base_url {
+            config.base_url = url;
+        }
+        if let Some(n) = self.per_minute {
+            if n == 0 {
+                return Err("alphavantage.per-minute must be at least 1".to_string());
+            }
+            config.per_minute = n;
+        }
+        if let Some(n) = self.per_day {
+            if n == 0 {
+                return Err("alphavantage.per-day must be at least 1".to_string());
+            }
+            config.per_day = n;
+        }
+        if let Some(text) = self.timeout {
+            config.timeout =
+                duration::parse(&text).map_err(|e| format!("alphavantage.timeout: {e}"))?;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str, env: Option<&str>) -> Result<AlphaVantageConfig, String> {
+        let file: AlphaVantageFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        file.resolve(|name| {
+            assert_eq!(name, API_KEY_ENV);
+            env.map(str::to_string)
+        })
+    }
+
+    #[test]
+    fn the_environment_key_wins_over_the_file() {
+        let config = resolve("api-key = \"FILE\"", Some("ENV")).unwrap();
+        assert_eq!(config.api_key, Some(ApiKey::new("ENV")));
+
+        let config = resolve("api-key = \"FILE\"", None).unwrap();
+        assert_eq!(config.api_key, Some(ApiKey::new("FILE")));
+
+        assert_eq!(resolve("", Some("")).unwrap().api_key, None);
+    }
+
+    #[test]
+    fn limits_and_timeout_are_read_and_checked() {
+        let config = resolve("per-minute = 75\nper-day = 1000\ntimeout = \"2s\"", None).unwrap();
+        assert_eq!(config.per_minute, 75);
+        assert_eq!(config.per_day, 1000);
+        assert_eq!(config.timeout, Duration::from_secs(2));
+
+        assert!(
+            resolve("per-minute = 0", None)
+                .unwrap_err()
+                .contains("per-minute")
+        );
+        assert!(
+            resolve("apikey = \"x\"", None)
+                .unwrap_err()
+                .contains("unknown field")
+        );
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output_and_is_redacted_from_text() {
+        let key = ApiKey::new("S3CRET+KEY");
+        let config = AlphaVantageConfig {
+            api_key: Some(key.clone()),
+            ..AlphaVantageConfig::default()
+        };
+
+        assert!(!format!("{config:?}").contains("S3CRET"));
+        assert_eq!(
+            key.redact("apikey=S3CRET+KEY and apikey=S3CRET%2BKEY"),
+            "apikey=REDACTED and apikey=REDACTED"
+        );
+    }
+}

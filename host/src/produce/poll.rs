@@ -1,0 +1,478 @@
+//! The producer's loop: every interval, each symbol's newest ticks from the
+//! API to the input topic, within one shared request budget, riding out
+//! rate limits and transient failures.
+//!
+//! What each answer leads to:
+//!
+//! | answer | what the loop does |
+//! |---|---|
+//! | a series or quote | cleans it, publishes the ticks newer than the symbol's last published one |
+//! | a rate limit (`Note`, `Information`) | waits ([`backoff::RATE_LIMIT`], jittered), asks again |
+//! | a timeout, 5xx, refused connection | waits ([`backoff::TRANSIENT`], jittered), asks again |
+//! | an invalid call (`Error Message`) | reports the symbol and drops it; the others go on |
+//! | an invalid key, a premium endpoint | stops with the API's message |
+//!
+//! Duplicates: a symbol's ticks go out in event-time order and only those
+//! after its last published event time, which is recovered from the topic
+//! at start ([`super::publish::last_published`]), so neither overlapping
+//! answers nor a restart publish a tick twice.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::backoff::{self, Backoff};
+use super::budget::Budget;
+use super::clean::{self, CleanError};
+use super::client::{Fetch, Function, TransportError};
+use super::clock::Clock;
+use super::publish::{PublishError, Sink};
+use super::response::{self, ApiError, Response};
+
+/// What the loop polls, and how often.
+#[derive(Debug, Clone)]
+pub struct PollOptions {
+    pub symbols: Vec<String>,
+    pub function: Function,
+    /// From the start of one round to the start of the next.
+    pub interval: Duration,
+    /// Stop after this many rounds; `None` runs until stopped.
+    pub rounds: Option<u64>,
+}
+
+/// Why the loop stopped before its rounds were done.
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    #[error(
+        "Alpha Vantage refused the API key (set ALPHAVANTAGE_API_KEY or [alphavantage] api-key): {0}"
+    )]
+    InvalidKey(String),
+    #[error("Alpha Vantage says this is a premium endpoint: {0}")]
+    Premium(String),
+    #[error("request for '{symbol}' failed for good: {source}")]
+    Transport {
+        symbol: String,
+        source: TransportError,
+    },
+    #[error("no symbol left to poll: every one was refused")]
+    NoSymbols,
+    #[error("answer for '{symbol}': {source}")]
+    Clean { symbol: String, source: CleanError },
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// What a run did, for the summary at its end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub requests: u64,
+    pub published: u64,
+    /// Ticks already published before (overlapping answers, a restart).
+    pub duplicates: u64,
+    /// Rows that were not ticks, each counted once.
+    pub rejected: u64,
+    pub rate_limited: u64,
+    pub retried: u64,
+    /// Symbols dropped, with the API's reason.
+    pub refused: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} request(s), {} tick(s) published, {} duplicate(s) skipped, {} row(s) rejected, \
+             {} rate limit(s), {} retry(ies), {} symbol(s) refused",
+            self.requests,
+            self.published,
+            self.duplicates,
+            self.rejected,
+            self.rate_limited,
+            self.retried,
+            self.refused.len()
+        )
+    }
+}
+
+/// The loop's state.
+pub struct Poller<'a> {
+    fetch: &'a dyn Fetch,
+    clock: &'a dyn Clock,
+    sink: &'a mut dyn Sink,
+    budget: Budget,
+    /// Each symbol's newest published event time.
+    last: HashMap<String, i64>,
+    /// Rows already reported as rejected, so a row that every overlapping
+    /// answer repeats is counted and logged once.
+    reported: HashSet<String>,
+    rng: StdRng,
+    summary: Summary,
+}
+
+impl<'a> Poller<'a> {
+    /// A loop over `fetch` publishing to `sink`, resuming after `last`.
+    pub fn new(
+        fetch: &'a dyn Fetch,
+        clock: &'a dyn Clock,
+        sink: &'a mut dyn Sink,
+        budget: Budget,
+        last: HashMap<String, i64>,
+    ) -> Poller<'a> {
+        Poller {
+            fetch,
+            clock,
+            sink,
+            budget,
+            last,
+            reported: HashSet::new(),
+            rng: StdRng::from_rng(&mut rand::rng()),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Polls until the rounds are done; the summary so far either way.
+    pub async fn run(mut self, options: &PollOptions) -> (Summary, Result<(), ProduceError>) {
+        let result = self.rounds(options).await;
+        (self.summary, result)
+    }
+
+    async fn rounds(&mut self, options: &PollOptions) -> Result<(), ProduceError> {
+        let mut symbols = options.symbols.clone();
+        let mut round = 0;
+        loop {
+            let started = self.clock.now();
+
+            for symbol in symbols.clone() {
+                if let Some(reason) = self.poll(&symbol, &options.function).await? {
+                    tracing::error!(%symbol, %reason, "symbol refused by the API; dropped");
+                    symbols.retain(|s| *s != symbol);
+                    self.summary.refused.push((symbol, reason));
+                }
+            }
+            if symbols.is_empty() {
+                return Err(ProduceError::NoSymbols);
+            }
+
+            round += 1;
+            if options.rounds.is_some_and(|rounds| round >= rounds) {
+                return Ok(());
+            }
+            let next = started + options.interval;
+            let now = self.clock.now();
+            if next > now {
+                self.clock.sleep(next - now).await;
+            }
+        }
+    }
+
+    /// One symbol's answer, asked until it comes; `Some(reason)` when the
+    /// API refuses the symbol.
+    async fn poll(
+        &mut self,
+        symbol: &str,
+        function: &Function,
+    ) -> Result<Option<String>, ProduceError> {
+        let mut transient = Backoff::new(backoff::TRANSIENT);
+        let mut limited = Backoff::new(backoff::RATE_LIMIT);
+        loop {
+            self.budget.acquire(self.clock).await;
+            self.summary.requests += 1;
+
+            let body = match self.fetch.fetch(symbol, function).await {
+                Ok(body) => body,
+                Err(source) if source.is_transient() => {
+                    let wait = transient.next(&mut self.rng);
+                    tracing::warn!(%symbol, error = %source, wait_ms = wait.as_millis() as u64, "request failed; retrying");
+                    self.summary.retried += 1;
+                    self.clock.sleep(wait).await;
+                    continue;
+                }
+                Err(source) => {
+                    return Err(ProduceError::Transport {
+                        symbol: symbol.to_string(),
+                        source,
+                    });
+                }
+            };
+
+            let answer = match response::parse(&body) {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(unexpected)) => {
+                    tracing::warn!(%symbol, error = %unexpected, "unreadable answer; skipped this round");
+                    return Ok(None);
+                }
+                Err(ApiError::RateLimit(message)) => {
+                    let wait = limited.next(&mut self.rng);
+                    tracing::warn!(%symbol, %message, wait_ms = wait.as_millis() as u64, "rate limited; backing off");
+                    self.summary.rate_limited += 1;
+                    self.clock.sleep(wait).await;
+                    continue;
+                }
+                Err(ApiError::InvalidCall(message)) => return Ok(Some(message)),
+                Err(ApiError::InvalidKey(message)) => {
+                    return Err(ProduceError::InvalidKey(message));
+                }
+                Err(ApiError::Premium(message)) => return Err(ProduceError::Premium(message)),
+            };
+            self.publish(symbol, answer).await?;
+            return Ok(None);
+        }
+    }
+
+    /// Cleans an answer and publishes its new ticks.
+    async fn publish(&mut self, symbol: &str, answer: Response) -> Result<(), ProduceError> {
+        let cleaned = match answer {
+            Response::Intraday(series) => {
+                clean::intraday(&series).map_err(|source| ProduceError::Clean {
+                    symbol: symbol.to_string(),
+                    source,
+                })?
+            }
+            Response::Quote(quote) => clean::quote(&quote, jiff::Timestamp::now().as_millisecond()),
+        };
+        for rejected in cleaned.rejected {
+            if self.reported.insert(rejected.row.clone()) {
+                tracing::warn!(row = %rejected.row, reason = %rejected.reason, "row is not a tick; not published");
+                self.summary.rejected += 1;
+            }
+        }
+
+        let mut published = 0;
+        for tick in &cleaned.ticks {
+            let last = self.last.get(&tick.symbol).copied();
+            if last.is_some_and(|last| tick.ts <= last) {
+                self.summary.duplicates += 1;
+                continue;
+            }
+            self.sink.send(tick).await?;
+            self.last.insert(tick.symbol.clone(), tick.ts);
+            published += 1;
+        }
+        self.sink.flush().await?;
+        self.summary.published += published;
+        tracing::info!(%symbol, published, "published new ticks");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::produce::clock::FakeClock;
+    use crate::produce::publish::MemorySink;
+
+    /// Answers from a script, one per request, then the last one forever.
+    struct Script(Mutex<Vec<Result<String, TransportError>>>);
+
+    impl Script {
+        fn new(answers: Vec<Result<String, TransportError>>) -> Script {
+            Script(Mutex::new(answers.into_iter().rev().collect()))
+        }
+    }
+
+    #[async_trait]
+    impl Fetch for Script {
+        async fn fetch(&self, _: &str, _: &Function) -> Result<String, TransportError> {
+            let mut answers = self.0.lock().unwrap();
+            if answers.len() > 1 {
+                answers.pop().unwrap()
+            } else {
+                answers[0].clone()
+            }
+        }
+    }
+
+    fn series(symbol: &str, minutes: &[u32]) -> String {
+        let bars: serde_json::Map<String, serde_json::Value> = minutes
+            .iter()
+            .map(|m| {
+                (
+                    format!("2024-03-08 15:{m:02}:00"),
+                    serde_json::json!({"4. close": "100.5", "5. volume": "10"}),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "Meta Data": {"2. Symbol": symbol, "6. Time Zone": "US/Eastern"},
+            "Time Series (1min)": bars,
+        })
+        .to_string()
+    }
+
+    fn options(symbols: &[&str], rounds: u64) -> PollOptions {
+        PollOptions {
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            function: Function::Intraday {
+                interval: "1min".into(),
+            },
+            interval: Duration::from_secs(60),
+            rounds: Some(rounds),
+        }
+    }
+
+    async fn run(
+        script: &Script,
+        clock: &FakeClock,
+        sink: &mut MemorySink,
+        last: HashMap<String, i64>,
+        options: &PollOptions,
+    ) -> (Summary, Result<(), ProduceError>) {
+        Poller::new(script, clock, sink, Budget::new(1000, 1000), last)
+            .run(options)
+            .await
+    }
+
+    #[tokio::test]
+    async fn overlapping_answers_and_a_restart_publish_each_tick_once() {
+        let script = Script::new(vec![
+            Ok(series("GOOG", &[50, 51])),
+            Ok(series("GOOG", &[51, 52])),
+        ]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (summary, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 2),
+        )
+        .await;
+        result.unwrap();
+        assert_eq!((summary.published, summary.duplicates), (3, 1));
+
+        // A restart that recovered the newest event time from the topic.
+        let last = HashMap::from([("GOOG".to_string(), sink.ticks.last().unwrap().ts)]);
+        let script = Script::new(vec![Ok(series("GOOG", &[51, 52, 53]))]);
+        let (summary, result) = run(&script, &clock, &mut sink, last, &options(&["GOOG"], 1)).await;
+        result.unwrap();
+        assert_eq!((summary.published, summary.duplicates), (1, 2));
+
+        let times: Vec<i64> = sink.ticks.iter().map(|t| t.ts).collect();
+        assert!(times.windows(2).all(|w| w[1] - w[0] == 60_000), "{times:?}");
+        assert_eq!(times.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_back_off_exponentially_within_bounds_then_resume() {
+        let script = Script::new(vec![
+            Err(TransportError::Timeout(Duration::from_secs(10))),
+            Err(TransportError::Server(500)),
+            Err(TransportError::Connect("refused".into())),
+            Ok(series("GOOG", &[50])),
+        ]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (summary, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 1),
+        )
+        .await;
+        result.unwrap();
+
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 3);
+        for (n, wait) in sleeps.iter().enumerate() {
+            let nominal = backoff::TRANSIENT.base * 2u32.pow(n as u32);
+            assert!(
+                *wait >= nominal / 2 && *wait <= nominal,
+                "retry {n}: {wait:?}"
+            );
+        }
+        assert_eq!((summary.retried, summary.published), (3, 1));
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_backs_off_with_jitter_and_resumes() {
+        let limit = include_str!("../../data/alphavantage/error-rate-limit-note.json");
+        let script = Script::new(vec![
+            Ok(limit.into()),
+            Ok(limit.into()),
+            Ok(series("GOOG", &[50])),
+        ]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (summary, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 1),
+        )
+        .await;
+        result.unwrap();
+
+        let sleeps = clock.sleeps();
+        let base = backoff::RATE_LIMIT.base;
+        assert!(sleeps[0] >= base / 2 && sleeps[0] <= base, "{sleeps:?}");
+        assert!(sleeps[1] >= base && sleeps[1] <= base * 2, "{sleeps:?}");
+        assert_eq!((summary.rate_limited, summary.published), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn an_invalid_symbol_is_dropped_and_an_invalid_key_stops() {
+        let invalid = include_str!("../../data/alphavantage/error-invalid-symbol.json");
+        let script = Script::new(vec![Ok(invalid.into()), Ok(series("GOOG", &[50]))]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (summary, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["NOPE", "GOOG"], 2),
+        )
+        .await;
+        result.unwrap();
+        assert_eq!(summary.refused.len(), 1);
+        assert_eq!(summary.refused[0].0, "NOPE");
+        assert_eq!(summary.requests, 3, "NOPE is asked once, GOOG twice");
+
+        let key = include_str!("../../data/alphavantage/error-invalid-key.json");
+        let script = Script::new(vec![Ok(key.into())]);
+        let (_, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 1),
+        )
+        .await;
+        assert!(matches!(result, Err(ProduceError::InvalidKey(_))));
+    }
+
+    #[tokio::test]
+    async fn rounds_start_an_interval_apart() {
+        let script = Script::new(vec![Ok(series("GOOG", &[50]))]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (_, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 3),
+        )
+        .await;
+        result.unwrap();
+
+        assert_eq!(
+            clock.sleeps(),
+            [Duration::from_secs(60), Duration::from_secs(60)]
+        );
+    }
+}
