@@ -2,8 +2,11 @@
 //! this one only declares the argument tree and dispatches.
 
 mod demo;
+mod fetch;
 mod inspect;
 pub mod logging;
+mod produce;
+mod replay;
 mod run;
 mod serve;
 
@@ -37,6 +40,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the bundled ticks through Kafka on an in-process mock cluster.
     Demo(demo::DemoArgs),
+    /// Poll Alpha Vantage and publish new ticks to the input topic.
+    Produce(produce::ProduceArgs),
+    /// Save one Alpha Vantage answer, the key redacted.
+    Fetch(fetch::FetchArgs),
+    /// Publish a recording's ticks in event-time order, paced.
+    Replay(replay::ReplayArgs),
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -59,6 +68,9 @@ pub fn execute(args: Args) -> anyhow::Result<()> {
         Command::Run(run) => run::execute(run, &cache),
         Command::Serve(serve) => serve::execute(serve, &cache),
         Command::Demo(demo) => demo::execute(demo, &cache),
+        Command::Produce(produce) => produce::execute(produce),
+        Command::Fetch(fetch) => fetch::execute(fetch),
+        Command::Replay(replay) => replay::execute(replay),
         Command::Plugin(PluginCommand::Inspect(inspect)) => inspect::execute(inspect, &cache),
     }
 }
