@@ -94,18 +94,14 @@ fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()
         function: args.function.function(&args.interval),
         interval,
         rounds: args.rounds,
+        retry: config.alphavantage.retry,
+        rate_limit: config.alphavantage.rate_limit,
     };
 
     let tokio = tokio_runtime()?;
-    let last: HashMap<String, i64> = {
-        let kafka = config.kafka.clone();
-        let topic = topic.clone();
-        tokio
-            .block_on(tokio::task::spawn_blocking(move || {
-                last_published(&kafka, &topic)
-            }))?
-            .context("failed to recover the last published ticks")?
-    };
+    // Blocking reads of the topic's tail, before the loop starts.
+    let last: HashMap<String, i64> = last_published(&config.kafka, &topic)
+        .context("failed to recover the last published ticks")?;
     for symbol in &options.symbols {
         match last.get(symbol) {
             Some(ts) => {

@@ -7,6 +7,8 @@
 //! per-minute = 5           # the free tier's limits
 //! per-day = 25
 //! timeout = "10s"
+//! retry-backoff = "1s"     # first wait after a timeout, 5xx, refused connection
+//! rate-limit-backoff = "15s"  # first wait after a rate-limit answer
 //! ```
 //!
 //! The key is never taken from a flag, where it would land in shell history.
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::backoff::{self, Policy};
 use crate::duration;
 
 /// The environment variable holding the API key.
@@ -101,6 +104,10 @@ pub struct AlphaVantageConfig {
     pub per_day: u32,
     /// The most one request may take.
     pub timeout: Duration,
+    /// Backoff after a timeout, a 5xx or a refused connection.
+    pub retry: Policy,
+    /// Backoff after a rate-limit answer.
+    pub rate_limit: Policy,
 }
 
 impl Default for AlphaVantageConfig {
@@ -111,6 +118,8 @@ impl Default for AlphaVantageConfig {
             per_minute: DEFAULT_PER_MINUTE,
             per_day: DEFAULT_PER_DAY,
             timeout: DEFAULT_TIMEOUT,
+            retry: backoff::TRANSIENT,
+            rate_limit: backoff::RATE_LIMIT,
         }
     }
 }
@@ -124,6 +133,8 @@ pub(crate) struct AlphaVantageFile {
     per_minute: Option<u32>,
     per_day: Option<u32>,
     timeout: Option<String>,
+    retry_backoff: Option<String>,
+    rate_limit_backoff: Option<String>,
 }
 
 impl fmt::Debug for AlphaVantageFile {
@@ -163,6 +174,14 @@ impl AlphaVantageFile {
             config.timeout =
                 duration::parse(&text).map_err(|e| format!("alphavantage.timeout: {e}"))?;
         }
+        if let Some(text) = self.retry_backoff {
+            config.retry.base =
+                duration::parse(&text).map_err(|e| format!("alphavantage.retry-backoff: {e}"))?;
+        }
+        if let Some(text) = self.rate_limit_backoff {
+            config.rate_limit.base = duration::parse(&text)
+                .map_err(|e| format!("alphavantage.rate-limit-backoff: {e}"))?;
+        }
         Ok(config)
     }
 }
@@ -192,7 +211,13 @@ mod tests {
 
     #[test]
     fn limits_and_timeout_are_read_and_checked() {
-        let config = resolve("per-minute = 75\nper-day = 1000\ntimeout = \"2s\"", None).unwrap();
+        let config = resolve(
+            "per-minute = 75\nper-day = 1000\ntimeout = \"2s\"\nretry-backoff = \"10ms\"",
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.retry.base, Duration::from_millis(10));
+        assert_eq!(config.rate_limit, backoff::RATE_LIMIT);
         assert_eq!(config.per_minute, 75);
         assert_eq!(config.per_day, 1000);
         assert_eq!(config.timeout, Duration::from_secs(2));

@@ -7,8 +7,8 @@
 //! | answer | what the loop does |
 //! |---|---|
 //! | a series or quote | cleans it, publishes the ticks newer than the symbol's last published one |
-//! | a rate limit (`Note`, `Information`) | waits ([`backoff::RATE_LIMIT`], jittered), asks again |
-//! | a timeout, 5xx, refused connection | waits ([`backoff::TRANSIENT`], jittered), asks again |
+//! | a rate limit (`Note`, `Information`) | waits (capped exponential, jittered), asks again |
+//! | a timeout, 5xx, refused connection | waits (capped exponential, jittered), asks again |
 //! | an invalid call (`Error Message`) | reports the symbol and drops it; the others go on |
 //! | an invalid key, a premium endpoint | stops with the API's message |
 //!
@@ -23,7 +23,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::backoff::{self, Backoff};
+use super::backoff::{Backoff, Policy};
 use super::budget::Budget;
 use super::clean::{self, CleanError};
 use super::client::{Fetch, Function, TransportError};
@@ -40,6 +40,10 @@ pub struct PollOptions {
     pub interval: Duration,
     /// Stop after this many rounds; `None` runs until stopped.
     pub rounds: Option<u64>,
+    /// Backoff after a timeout, a 5xx or a refused connection.
+    pub retry: Policy,
+    /// Backoff after a rate-limit answer.
+    pub rate_limit: Policy,
 }
 
 /// Why the loop stopped before its rounds were done.
@@ -145,7 +149,7 @@ impl<'a> Poller<'a> {
             let started = self.clock.now();
 
             for symbol in symbols.clone() {
-                if let Some(reason) = self.poll(&symbol, &options.function).await? {
+                if let Some(reason) = self.poll(&symbol, options).await? {
                     tracing::error!(%symbol, %reason, "symbol refused by the API; dropped");
                     symbols.retain(|s| *s != symbol);
                     self.summary.refused.push((symbol, reason));
@@ -172,10 +176,11 @@ impl<'a> Poller<'a> {
     async fn poll(
         &mut self,
         symbol: &str,
-        function: &Function,
+        options: &PollOptions,
     ) -> Result<Option<String>, ProduceError> {
-        let mut transient = Backoff::new(backoff::TRANSIENT);
-        let mut limited = Backoff::new(backoff::RATE_LIMIT);
+        let function = &options.function;
+        let mut transient = Backoff::new(options.retry);
+        let mut limited = Backoff::new(options.rate_limit);
         loop {
             self.budget.acquire(self.clock).await;
             self.summary.requests += 1;
@@ -264,6 +269,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::produce::backoff;
     use crate::produce::clock::FakeClock;
     use crate::produce::publish::MemorySink;
 
@@ -313,6 +319,8 @@ mod tests {
             },
             interval: Duration::from_secs(60),
             rounds: Some(rounds),
+            retry: backoff::TRANSIENT,
+            rate_limit: backoff::RATE_LIMIT,
         }
     }
 

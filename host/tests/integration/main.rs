@@ -7,4 +7,5 @@ mod cli;
 mod compose;
 mod kafka;
 mod loading;
+mod produce;
 mod support;

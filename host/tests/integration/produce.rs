@@ -1,0 +1,611 @@
+//! `tickhost fetch`, `produce` and `replay` as a user runs them, against a
+//! local HTTP server that plays Alpha Vantage (recorded bodies in scripted
+//! sequences) and librdkafka's mock cluster: answers saved as they came,
+//! the key in no output on any path, ticks published once across a
+//! restart while rate limits, 5xx and slow answers are ridden out, replay
+//! order, and produce -> host -> outputs.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::support::{scratch, workspace};
+
+/// The key every test runs with; no output may contain it.
+const SENTINEL: &str = "SENTINEL-KEY-7f3a";
+
+/// How long a test waits for a topic to hold what it expects.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One scripted answer.
+#[derive(Clone)]
+enum Reply {
+    Body(String),
+    Status(u16),
+    /// The body, after a pause longer than the client's timeout.
+    Slow(Duration, String),
+    /// A series whose body also echoes the request's query, key included.
+    Echo(String),
+}
+
+type Script = HashMap<String, VecDeque<Reply>>;
+
+/// A local Alpha Vantage: per symbol, the next scripted answer (the last
+/// one repeats), and every query it was sent.
+struct Server {
+    url: String,
+    queries: Arc<Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+#[derive(Clone)]
+struct Shared {
+    script: Arc<Mutex<Script>>,
+    queries: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(script: Vec<(&str, Vec<Reply>)>) -> Server {
+        let script: Script = script
+            .into_iter()
+            .map(|(symbol, replies)| (symbol.to_string(), replies.into()))
+            .collect();
+        let shared = Shared {
+            script: Arc::new(Mutex::new(script)),
+            queries: Arc::default(),
+        };
+        let queries = shared.queries.clone();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/query", axum::routing::get(answer))
+            .with_state(shared);
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Server {
+            url,
+            queries,
+            _runtime: runtime,
+        }
+    }
+
+    fn queries(&self) -> Vec<String> {
+        self.queries.lock().unwrap().clone()
+    }
+}
+
+async fn answer(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    shared.queries.lock().unwrap().push(query.clone());
+    let symbol = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("symbol="))
+        .unwrap_or_default()
+        .to_string();
+    let reply = {
+        let mut script = shared.script.lock().unwrap();
+        let replies = script.get_mut(&symbol);
+        match replies {
+            Some(replies) if replies.len() > 1 => replies.pop_front().unwrap(),
+            Some(replies) => replies[0].clone(),
+            None => Reply::Body(recorded("error-invalid-symbol.json")),
+        }
+    };
+    match reply {
+        Reply::Body(body) => body.into_response(),
+        Reply::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Reply::Slow(pause, body) => {
+            tokio::time::sleep(pause).await;
+            body.into_response()
+        }
+        Reply::Echo(body) => {
+            let mut value: serde_json::Value = serde_json::from_str(&body).unwrap();
+            value["Echo"] = serde_json::Value::String(query);
+            value.to_string().into_response()
+        }
+    }
+}
+
+/// A recorded body from `host/data/alphavantage`.
+fn recorded(name: &str) -> String {
+    std::fs::read_to_string(workspace().join("host/data/alphavantage").join(name)).unwrap()
+}
+
+/// An intraday answer of `symbol` with a bar at each of `minutes` past
+/// 15:00 on 2024-03-08, US/Eastern.
+fn series(symbol: &str, minutes: &[u32]) -> String {
+    let bars: serde_json::Map<String, serde_json::Value> = minutes
+        .iter()
+        .map(|m| {
+            (
+                format!("2024-03-08 15:{m:02}:00"),
+                serde_json::json!({
+                    "1. open": "100.0000", "2. high": "101.0000", "3. low": "99.0000",
+                    "4. close": format!("{}.5000", 100 + m), "5. volume": "2000000",
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "Meta Data": {
+            "1. Information": "Intraday (1min) open, high, low, close prices and volume",
+            "2. Symbol": symbol, "3. Last Refreshed": "2024-03-08 15:59:00",
+            "4. Interval": "1min", "5. Output Size": "Compact", "6. Time Zone": "US/Eastern",
+        },
+        "Time Series (1min)": bars,
+    })
+    .to_string()
+}
+
+/// The UTC epoch milliseconds of 2024-03-08 15:MM US/Eastern (EST).
+fn eastern_minute(minute: u32) -> i64 {
+    1_709_928_000_000 + i64::from(minute) * 60_000
+}
+
+/// A configuration for the mock cluster at `brokers` with quick backoffs.
+fn config(dir: &Path, brokers: &str) -> PathBuf {
+    let path = dir.join("tickhost.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[kafka]\nbrokers = \"{brokers}\"\n\
+             [alphavantage]\ntimeout = \"300ms\"\nretry-backoff = \"10ms\"\n\
+             rate-limit-backoff = \"10ms\"\nper-minute = 1000\nper-day = 100000\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn tickhost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tickhost"))
+        .args(args)
+        .env("ALPHAVANTAGE_API_KEY", SENTINEL)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("tickhost runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A mock cluster with the input topic in `partitions` partitions.
+fn cluster(partitions: i32) -> MockCluster<'static, DefaultProducerContext> {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("ticks", partitions, 1).unwrap();
+    cluster
+}
+
+/// Every message of `topic` once there are `count`, per partition in order.
+fn read(brokers: &str, topic: &str, count: usize) -> Vec<OwnedMessage> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "produce-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let mut messages = Vec::new();
+    while messages.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {count} message(s) of '{topic}'",
+            messages.len()
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            messages.push(message.unwrap().detach());
+        }
+    }
+    // Nothing more than expected arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    while let Some(message) = consumer.poll(Duration::from_millis(100)) {
+        messages.push(message.unwrap().detach());
+    }
+    messages
+}
+
+fn tick(message: &OwnedMessage) -> (String, i64, f64) {
+    let value: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+    assert_eq!(
+        message.key().unwrap(),
+        value["symbol"].as_str().unwrap().as_bytes(),
+        "keyed by symbol"
+    );
+    (
+        value["symbol"].as_str().unwrap().to_string(),
+        value["ts"].as_i64().unwrap(),
+        value["price"].as_f64().unwrap(),
+    )
+}
+
+#[test]
+fn fetch_saves_the_answer_as_it_came() {
+    let dir = scratch("produce-fetch");
+    let body = recorded("intraday-goog-1min.json");
+    let server = Server::start(vec![("GOOG", vec![Reply::Body(body.clone())])]);
+    let out = dir.join("goog.json");
+
+    let run = tickhost(&[
+        "fetch",
+        "--symbol",
+        "GOOG",
+        "--out",
+        out.to_str().unwrap(),
+        "--base-url",
+        &server.url,
+    ]);
+
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), body);
+    assert!(text(&run).contains("a GOOG series of 10 bar(s), times in US/Eastern"));
+    assert_eq!(
+        server.queries(),
+        [format!(
+            "function=TIME_SERIES_INTRADAY&symbol=GOOG&interval=1min&apikey={SENTINEL}"
+        )]
+    );
+}
+
+#[test]
+fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
+    let dir = scratch("produce-redaction");
+    let mock = cluster(1);
+    let config = config(&dir, &mock.bootstrap_servers());
+    let config = config.to_str().unwrap();
+    let slow = Duration::from_secs(2);
+    let server = Server::start(vec![
+        ("ECHO", vec![Reply::Echo(series("ECHO", &[50]))]),
+        (
+            "RATE",
+            vec![
+                Reply::Body(recorded("error-rate-limit-note.json")),
+                Reply::Body(series("RATE", &[50])),
+            ],
+        ),
+        (
+            "INFO",
+            vec![
+                Reply::Body(recorded("error-rate-limit-information.json")),
+                Reply::Body(series("INFO", &[50])),
+            ],
+        ),
+        (
+            "FAIL",
+            vec![
+                Reply::Status(500),
+                Reply::Status(503),
+                Reply::Body(series("FAIL", &[50])),
+            ],
+        ),
+        (
+            "SLOW",
+            vec![
+                Reply::Slow(slow, series("SLOW", &[50])),
+                Reply::Body(series("SLOW", &[50])),
+            ],
+        ),
+        ("GONE", vec![Reply::Status(404)]),
+        ("KEY", vec![Reply::Body(recorded("error-invalid-key.json"))]),
+        ("PAID", vec![Reply::Body(recorded("error-premium.json"))]),
+        (
+            "NOPE",
+            vec![Reply::Body(recorded("error-invalid-symbol.json"))],
+        ),
+    ]);
+    let mut outputs = Vec::new();
+
+    // fetch: every answer once, and an unreachable server.
+    for symbol in [
+        "ECHO", "RATE", "INFO", "FAIL", "SLOW", "GONE", "KEY", "PAID", "NOPE",
+    ] {
+        let out = dir.join(format!("{symbol}.json"));
+        let run = tickhost(&[
+            "fetch",
+            "--symbol",
+            symbol,
+            "--out",
+            out.to_str().unwrap(),
+            "--base-url",
+            &server.url,
+            "--config",
+            config,
+        ]);
+        outputs.push((format!("fetch {symbol}"), text(&run)));
+        if let Ok(saved) = std::fs::read_to_string(&out) {
+            outputs.push((format!("saved {symbol}"), saved));
+        }
+    }
+    let refused = tickhost(&[
+        "fetch",
+        "--symbol",
+        "GOOG",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--config",
+        config,
+    ]);
+    assert!(!refused.status.success());
+    outputs.push(("fetch refused".into(), text(&refused)));
+
+    // produce: through rate limits, 5xx, a timeout, an invalid symbol, and
+    // each way it stops.
+    let run = tickhost(&[
+        "produce",
+        "--symbol",
+        "ECHO",
+        "--symbol",
+        "RATE",
+        "--symbol",
+        "INFO",
+        "--symbol",
+        "FAIL",
+        "--symbol",
+        "SLOW",
+        "--symbol",
+        "NOPE",
+        "--rounds",
+        "1",
+        "--base-url",
+        &server.url,
+        "--config",
+        config,
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    outputs.push(("produce".into(), text(&run)));
+    for symbol in ["KEY", "PAID", "GONE"] {
+        let run = tickhost(&[
+            "produce",
+            "--symbol",
+            symbol,
+            "--rounds",
+            "1",
+            "--base-url",
+            &server.url,
+            "--config",
+            config,
+        ]);
+        assert!(!run.status.success(), "{symbol}: {}", text(&run));
+        outputs.push((format!("produce {symbol}"), text(&run)));
+    }
+
+    let echo = outputs
+        .iter()
+        .find(|(name, _)| name == "saved ECHO")
+        .unwrap();
+    assert!(
+        echo.1.contains("apikey=REDACTED"),
+        "the echo was redacted, not lost"
+    );
+    assert!(
+        server.queries().iter().all(|q| q.contains(SENTINEL)),
+        "every request carried the key"
+    );
+    for (name, output) in &outputs {
+        assert!(
+            !output.contains(SENTINEL),
+            "{name} printed the key:\n{output}"
+        );
+        assert!(
+            !output.contains("SENTINEL"),
+            "{name} printed part of the key:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn each_error_body_and_failure_is_recognised() {
+    let dir = scratch("produce-errors");
+    let mock = cluster(1);
+    let config = config(&dir, &mock.bootstrap_servers());
+    let config = config.to_str().unwrap();
+    let server = Server::start(vec![
+        ("GOOG", vec![Reply::Body(series("GOOG", &[50]))]),
+        ("KEY", vec![Reply::Body(recorded("error-invalid-key.json"))]),
+        ("PAID", vec![Reply::Body(recorded("error-premium.json"))]),
+    ]);
+    let produce = |symbols: &[&str]| {
+        let mut args = vec![
+            "produce",
+            "--rounds",
+            "1",
+            "--base-url",
+            &server.url,
+            "--config",
+            config,
+        ];
+        for symbol in symbols {
+            args.extend(["--symbol", symbol]);
+        }
+        tickhost(&args)
+    };
+
+    let key = produce(&["GOOG", "KEY"]);
+    assert!(!key.status.success());
+    assert!(
+        text(&key).contains("error: Alpha Vantage refused the API key"),
+        "{}",
+        text(&key)
+    );
+
+    let paid = produce(&["PAID"]);
+    assert!(text(&paid).contains("error: Alpha Vantage says this is a premium endpoint"));
+
+    let unknown = produce(&["GOOG", "NOPE"]);
+    assert!(unknown.status.success(), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("refused 'NOPE': Invalid API call"),
+        "{}",
+        text(&unknown)
+    );
+
+    let all_unknown = produce(&["NOPE"]);
+    assert!(text(&all_unknown).contains("no symbol left to poll"));
+}
+
+#[test]
+fn produce_publishes_each_tick_once_across_a_restart_and_rides_out_failures() {
+    let dir = scratch("produce-restart");
+    let mock = cluster(3);
+    let brokers = mock.bootstrap_servers();
+    let config = config(&dir, &brokers);
+    let config = config.to_str().unwrap();
+    let server = Server::start(vec![
+        (
+            "GOOG",
+            vec![
+                Reply::Body(recorded("error-rate-limit-note.json")),
+                Reply::Body(series("GOOG", &[50, 51])),
+                Reply::Status(500),
+                Reply::Body(series("GOOG", &[51, 52, 53])),
+            ],
+        ),
+        (
+            "MSFT",
+            vec![
+                Reply::Slow(Duration::from_secs(2), series("MSFT", &[50])),
+                Reply::Body(series("MSFT", &[49, 50])),
+                Reply::Body(series("MSFT", &[50, 51])),
+            ],
+        ),
+    ]);
+    let produce = || {
+        tickhost(&[
+            "produce",
+            "--symbol",
+            "GOOG",
+            "--symbol",
+            "MSFT",
+            "--rounds",
+            "1",
+            "--base-url",
+            &server.url,
+            "--config",
+            config,
+        ])
+    };
+
+    let first = produce();
+    assert!(first.status.success(), "{}", text(&first));
+    // GOOG after a rate limit, MSFT after a timeout: 50, 51 and 49, 50.
+    assert!(
+        text(&first).contains("4 tick(s) published"),
+        "{}",
+        text(&first)
+    );
+    let second = produce();
+    assert!(second.status.success(), "{}", text(&second));
+    // GOOG after a 500: 52, 53 new, 51 not; MSFT: 51 new, 50 not.
+    let summary = "3 tick(s) published, 2 duplicate(s) skipped";
+    assert!(text(&second).contains(summary), "{}", text(&second));
+
+    let mut ticks: Vec<(String, i64, f64)> = read(&brokers, "ticks", 7).iter().map(tick).collect();
+    ticks.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let expected = [
+        ("GOOG", 50),
+        ("GOOG", 51),
+        ("GOOG", 52),
+        ("GOOG", 53),
+        ("MSFT", 49),
+        ("MSFT", 50),
+        ("MSFT", 51),
+    ];
+    let got: Vec<(&str, i64)> = ticks.iter().map(|(s, ts, _)| (s.as_str(), *ts)).collect();
+    let want: Vec<(&str, i64)> = expected
+        .iter()
+        .map(|(s, m)| (*s, eastern_minute(*m)))
+        .collect();
+    assert_eq!(got, want, "every bar once, times in UTC");
+    assert_eq!(ticks[0].2, 150.5, "the close price");
+}
+
+#[test]
+fn replay_publishes_in_event_time_order_with_the_recorded_times() {
+    let dir = scratch("produce-replay");
+    let mock = cluster(1);
+    let brokers = mock.bootstrap_servers();
+    let config = config(&dir, &brokers);
+    let file = dir.join("ticks.jsonl");
+    std::fs::write(
+        &file,
+        "{\"symbol\":\"B\",\"ts\":1709931060000,\"price\":2.0,\"volume\":1}\n\
+         {\"symbol\":\"A\",\"ts\":1709931000000,\"price\":1.0,\"volume\":1}\n\
+         not a tick\n\
+         {\"symbol\":\"A\",\"ts\":1709931120000,\"price\":3.0,\"volume\":1}\n",
+    )
+    .unwrap();
+    let answer = workspace().join("host/data/alphavantage/intraday-goog-1min.json");
+
+    let lines = tickhost(&[
+        "replay",
+        file.to_str().unwrap(),
+        "--speed",
+        "600",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(lines.status.success(), "{}", text(&lines));
+    assert!(text(&lines).contains("3 tick(s)"), "{}", text(&lines));
+    assert!(
+        text(&lines).contains("1 entr(ies) not ticks"),
+        "{}",
+        text(&lines)
+    );
+    let recorded = tickhost(&[
+        "replay",
+        answer.to_str().unwrap(),
+        "--speed",
+        "max",
+        "--topic",
+        "ticks",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(recorded.status.success(), "{}", text(&recorded));
+
+    let ticks: Vec<(String, i64, f64)> = read(&brokers, "ticks", 13).iter().map(tick).collect();
+    let first: Vec<(&str, i64)> = ticks[..3]
+        .iter()
+        .map(|(s, ts, _)| (s.as_str(), *ts))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("A", 1_709_931_000_000),
+            ("B", 1_709_931_060_000),
+            ("A", 1_709_931_120_000)
+        ]
+    );
+    let goog: Vec<i64> = ticks[3..].iter().map(|t| t.1).collect();
+    let want: Vec<i64> = (50..60).map(eastern_minute).collect();
+    assert_eq!(goog, want);
+}
