@@ -4,6 +4,9 @@
 //! the key in no output on any path, ticks published once across a
 //! restart while rate limits, 5xx and slow answers are ridden out, replay
 //! order, and produce -> host -> outputs.
+//!
+//! The binary runs as a child process; the mock cluster and the HTTP
+//! server run inside the test, on loopback ports the child connects to.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -20,7 +23,12 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::support::{scratch, workspace};
+use tickhost::chain::load_plugins;
+use tickhost::config::Config;
+use tickhost::kafka::{ServeOptions, serve};
+use tickhost::plugin::ComponentCache;
+
+use crate::support::{component, runtime, scratch, workspace};
 
 /// The key every test runs with; no output may contain it.
 const SENTINEL: &str = "SENTINEL-KEY-7f3a";
@@ -134,7 +142,8 @@ fn series(symbol: &str, minutes: &[u32]) -> String {
                 format!("2024-03-08 15:{m:02}:00"),
                 serde_json::json!({
                     "1. open": "100.0000", "2. high": "101.0000", "3. low": "99.0000",
-                    "4. close": format!("{}.5000", 100 + m), "5. volume": "2000000",
+                    "4. close": format!("{}.5000", 100 + m),
+                    "5. volume": if m % 2 == 1 { "500000" } else { "2000000" },
                 }),
             )
         })
@@ -608,4 +617,74 @@ fn replay_publishes_in_event_time_order_with_the_recorded_times() {
     let goog: Vec<i64> = ticks[3..].iter().map(|t| t.1).collect();
     let want: Vec<i64> = (50..60).map(eastern_minute).collect();
     assert_eq!(goog, want);
+}
+
+#[test]
+fn produced_ticks_go_through_the_host_to_its_outputs() {
+    let dir = scratch("produce-end-to-end");
+    let mock = cluster(3);
+    let brokers = mock.bootstrap_servers();
+    for topic in ["ticks.processed", "ticks.rejected", "ticks.dlq"] {
+        mock.create_topic(topic, 3, 1).unwrap();
+    }
+    mock.create_topic("tickhost.state", 1, 1).unwrap();
+    let produce_config = config(&dir, &brokers);
+    let server = Server::start(vec![
+        ("GOOG", vec![Reply::Body(series("GOOG", &[50, 51, 52, 53]))]),
+        ("MSFT", vec![Reply::Body(series("MSFT", &[50, 51]))]),
+    ]);
+
+    let run = tickhost(&[
+        "produce",
+        "--symbol",
+        "GOOG",
+        "--symbol",
+        "MSFT",
+        "--rounds",
+        "1",
+        "--base-url",
+        &server.url,
+        "--config",
+        produce_config.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+
+    // The host, with the threshold plugin at its default of 1,000,000:
+    // the odd minutes' bars, of 500,000, are dropped.
+    let text = format!(
+        "[[slot]]\nname = \"volume\"\npath = {:?}\n[kafka]\nbrokers = \"{brokers}\"\n\
+         create-topics = false\ngroup-id = \"produce-end-to-end\"\n",
+        component("threshold")
+    );
+    let config = Config::parse(&text, Path::new(".")).unwrap();
+    let plugins = load_plugins(runtime(), &ComponentCache::new(None), &config).unwrap();
+    let options = ServeOptions {
+        stop_after: Some(6),
+        report: false,
+    };
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let served = tokio
+        .block_on(serve(&config, plugins, options, std::future::pending()))
+        .unwrap();
+
+    assert_eq!(served.counters.consumed, 6);
+    let mut kept: Vec<(String, i64)> = read(&brokers, "ticks.processed", 3)
+        .iter()
+        .map(|m| {
+            let value: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            assert_eq!(value["verdict"], "kept");
+            let symbol = value["symbol"].as_str().unwrap().to_string();
+            (symbol, value["ts"].as_i64().unwrap())
+        })
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            ("GOOG".to_string(), eastern_minute(50)),
+            ("GOOG".to_string(), eastern_minute(52)),
+            ("MSFT".to_string(), eastern_minute(50)),
+        ]
+    );
+    assert_eq!(read(&brokers, "ticks.rejected", 3).len(), 3);
 }
