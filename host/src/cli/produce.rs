@@ -116,11 +116,7 @@ fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()
         let clock = SystemClock::default();
         let budget = Budget::new(config.alphavantage.per_minute, config.alphavantage.per_day);
         let poller = Poller::new(&client, &clock, &mut sink, budget, last);
-        let run = poller.run(&options);
-        tokio::select! {
-            ran = run => anyhow::Ok(ran),
-            () = shutdown_signal() => anyhow::Ok((Default::default(), Ok(()))),
-        }
+        anyhow::Ok(poller.run(&options, shutdown_signal()).await)
     })?;
     eprintln!("tickhost produce: {summary}");
     for (symbol, reason) in &summary.refused {

@@ -174,6 +174,18 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_database_knows_us_eastern_for_machines_without_zoneinfo() {
+        // jiff falls back to its bundled copy (the `tzdb-bundle-always`
+        // feature) when the system has none, as in slim containers.
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        let zone = bundled.get("US/Eastern").expect("US/Eastern is bundled");
+        assert_eq!(
+            to_utc_millis("2024-07-01 09:30:00", &zone),
+            Ok(utc("2024-07-01 13:30:00"))
+        );
+    }
+
+    #[test]
     fn bars_become_ticks_in_event_time_order() {
         let a: &[(&str, &str)] = &[("4. close", "135.2500"), ("5. volume", "1200")];
         let b: &[(&str, &str)] = &[("4. close", "135.5"), ("5. volume", "0")];

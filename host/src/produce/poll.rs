@@ -136,9 +136,18 @@ impl<'a> Poller<'a> {
         }
     }
 
-    /// Polls until the rounds are done; the summary so far either way.
-    pub async fn run(mut self, options: &PollOptions) -> (Summary, Result<(), ProduceError>) {
-        let result = self.rounds(options).await;
+    /// Polls until the rounds are done or `shutdown` resolves; the summary
+    /// so far either way. A round cut short loses nothing: what was not
+    /// acknowledged is published again after the restart's recovery.
+    pub async fn run(
+        mut self,
+        options: &PollOptions,
+        shutdown: impl Future<Output = ()>,
+    ) -> (Summary, Result<(), ProduceError>) {
+        let result = tokio::select! {
+            result = self.rounds(options) => result,
+            () = shutdown => Ok(()),
+        };
         (self.summary, result)
     }
 
@@ -332,7 +341,7 @@ mod tests {
         options: &PollOptions,
     ) -> (Summary, Result<(), ProduceError>) {
         Poller::new(script, clock, sink, Budget::new(1000, 1000), last)
-            .run(options)
+            .run(options, std::future::pending())
             .await
     }
 
