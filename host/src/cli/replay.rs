@@ -1,7 +1,7 @@
 //! `tickhost replay`: a recording's ticks published to the input topic in
 //! event-time order, paced by their event-time gaps divided by `--speed`,
 //! with their recorded event times. A progress bar on stderr where it is a
-//! terminal, a summary at the end.
+//! terminal, else a line at every tenth of the way; a summary at the end.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -59,14 +59,20 @@ pub fn execute(args: ReplayArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} ticks, {elapsed} ({eta} left)")
             .context("progress bar template")?,
     );
+    let total = recording.ticks.len();
+    let tenth = total.div_ceil(10).max(1);
+    let progress = |n: usize| {
+        if !bar.is_hidden() {
+            bar.set_position(n as u64);
+        } else if n.is_multiple_of(tenth) || n == total {
+            eprintln!("replayed {n}/{total} tick(s)");
+        }
+    };
     let start = Instant::now();
     tokio_runtime()?.block_on(async {
         let mut sink = KafkaSink::new(&config.kafka, &topic)?;
         let clock = SystemClock::default();
-        replay::replay(&recording.ticks, &mut sink, &clock, args.speed, |n| {
-            bar.set_position(n as u64)
-        })
-        .await
+        replay::replay(&recording.ticks, &mut sink, &clock, args.speed, progress).await
     })?;
     bar.finish_and_clear();
 
