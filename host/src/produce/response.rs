@@ -76,6 +76,13 @@ pub fn parse(body: &str) -> Result<Result<Response, Unexpected>, ApiError> {
     }
 
     if let Some(quote) = object.get("Global Quote") {
+        // The API answers an unknown symbol's quote with an empty object
+        // rather than an error body.
+        if quote.as_object().is_some_and(|fields| fields.is_empty()) {
+            return Err(ApiError::InvalidCall(
+                "'Global Quote' is empty: no quote for this symbol".into(),
+            ));
+        }
         return Ok(parse_quote(quote));
     }
     if object.contains_key("Meta Data") {
@@ -118,12 +125,6 @@ fn classify(object: &serde_json::Map<String, serde_json::Value>) -> Option<ApiEr
 fn parse_quote(quote: &serde_json::Value) -> Result<Response, Unexpected> {
     let fields: BTreeMap<String, String> = serde_json::from_value(quote.clone())
         .map_err(|e| Unexpected(format!("'Global Quote' is not an object of strings: {e}")))?;
-    if fields.is_empty() {
-        // The API answers an unknown symbol's quote with an empty object.
-        return Err(Unexpected(
-            "'Global Quote' is empty (unknown symbol?)".into(),
-        ));
-    }
     Ok(Response::Quote(Quote { fields }))
 }
 
@@ -208,6 +209,8 @@ mod tests {
             ("error-invalid-key.json", "API key was refused"),
             ("error-invalid-symbol.json", "invalid call"),
         ];
+        let empty_quote = parse(r#"{"Global Quote": {}}"#);
+        assert!(matches!(empty_quote, Err(ApiError::InvalidCall(_))));
         for (file, expected) in cases {
             let err = parse(&body(file)).expect_err(file).to_string();
             assert!(err.contains(expected), "{file}: {err}");
@@ -216,7 +219,7 @@ mod tests {
 
     #[test]
     fn other_bodies_are_unexpected_not_errors() {
-        for text in ["<html>", "[]", "{}", r#"{"Global Quote":{}}"#] {
+        for text in ["<html>", "[]", "{}", r#"{"Global Quote":[]}"#] {
             assert!(matches!(parse(text), Ok(Err(Unexpected(_)))), "{text}");
         }
     }
