@@ -27,7 +27,7 @@ fn the_compose_file_runs_tickhost_serve_against_its_kafka() {
     let compose = compose();
     let services = &compose["services"];
 
-    for name in ["kafka", "topics", "tickhost"] {
+    for name in ["kafka", "topics", "tickhost", "producer"] {
         assert!(services[name].is_mapping(), "service {name} is missing");
     }
     let tickhost = &services["tickhost"];
@@ -52,6 +52,30 @@ fn the_compose_file_runs_tickhost_serve_against_its_kafka() {
     assert!(
         workspace().join(config).exists(),
         "{config} is not in the repository"
+    );
+}
+
+#[test]
+fn the_producer_publishes_to_the_broker_without_a_key_on_its_command_line() {
+    let compose = compose();
+    let producer = &compose["services"]["producer"];
+
+    let command = strings(&producer["command"]);
+    assert_eq!(command[0], "produce");
+    assert!(!command.iter().any(|a| a.contains("key")), "{command:?}");
+    let mut args = command.clone();
+    args.push("--help".into());
+    let help = Command::new(env!("CARGO_BIN_EXE_tickhost"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{command:?} is refused by tickhost");
+    assert_eq!(producer["environment"]["TICKHOST_BROKERS"], "kafka:9092");
+    assert!(
+        producer["environment"]["ALPHAVANTAGE_API_KEY"]
+            .as_str()
+            .unwrap()
+            .starts_with("${")
     );
 }
 
