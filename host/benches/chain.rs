@@ -8,9 +8,10 @@
 //! tables on stdout that can be pasted into the README as they are.
 //!
 //! The native baseline does the work of [`Chain::process`] minus the
-//! component boundary: it interns each batch's symbols, passes each rule only
-//! the ticks the rules before it kept, and gathers verdicts and annotations
-//! by input position, calling each rule through the kit's
+//! component boundary: it numbers the symbols and fills the columns as the
+//! host's `BatchBuilder` does, sends each rule a symbol's name once, passes
+//! each rule only the ticks the rules before it kept, and gathers verdicts
+//! and annotations by input position, calling each rule through the kit's
 //! [`Instance`](kit::Instance), as the component glue does. What it leaves
 //! out is what only the boundary costs: copying the batch into each plugin's
 //! memory and the verdicts out of it, and checking the verdicts of a plugin
@@ -19,14 +20,17 @@
 //! nothing.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moving_average::MovingAverage;
 use rustc_hash::FxHashMap;
 use spike::Spike;
 use threshold::Threshold;
+use tickhost::batch;
 use tickhost::chain::Chain;
 use tickhost::config::Config;
 use tickhost::plugin::bindings::{Param, ParamValue};
@@ -323,11 +327,11 @@ fn load(runtime: &Runtime, cache: &ComponentCache, config: &Config) -> Vec<Load>
 /// A rule as the native chain calls it: through the kit's instance, which
 /// checks the batch's symbol ids as it does inside a component.
 trait Stage {
-    fn process(&mut self, batch: &kit::Batch) -> Result<kit::Verdicts, String>;
+    fn process(&mut self, batch: &kit::HostBatch) -> Result<kit::Verdicts, String>;
 }
 
 impl<R: Rule> Stage for kit::Instance<R> {
-    fn process(&mut self, batch: &kit::Batch) -> Result<kit::Verdicts, String> {
+    fn process(&mut self, batch: &kit::HostBatch) -> Result<kit::Verdicts, String> {
         kit::Instance::process(self, batch)
     }
 }
@@ -391,9 +395,16 @@ fn native_param(param: &Param) -> kit::Param {
 /// same compaction between slots, the same verdicts and annotations.
 struct NativeChain {
     slots: Vec<Box<dyn Stage>>,
+    /// How many of the chain's symbols each slot has been sent.
+    symbols_sent: Vec<usize>,
     dropped: Vec<u64>,
-    batch: kit::Batch,
-    ids: FxHashMap<String, u32>,
+    batch: kit::HostBatch,
+    /// Every symbol seen, by id, and the id of each, sharing one copy of
+    /// the name, as `BatchBuilder` keeps them.
+    names: Vec<Arc<str>>,
+    ids: FxHashMap<Arc<str>, u32>,
+    /// The ids whose names `batch.symbols` holds.
+    sent: Range<usize>,
     positions: Vec<u32>,
     verdicts: Vec<Verdict>,
     annotations: Vec<Annotated>,
@@ -403,39 +414,62 @@ impl NativeChain {
     fn new(slots: &[NativeSlot]) -> NativeChain {
         NativeChain {
             slots: slots.iter().map(NativeSlot::start).collect(),
+            symbols_sent: vec![0; slots.len()],
             dropped: vec![0; slots.len()],
-            batch: kit::Batch {
+            batch: kit::HostBatch {
                 symbols: Vec::new(),
-                ticks: Vec::new(),
+                symbol: Vec::new(),
+                ts: Vec::new(),
+                price: Vec::new(),
+                volume: Vec::new(),
             },
+            names: Vec::new(),
             ids: FxHashMap::default(),
+            sent: 0..0,
             positions: Vec::new(),
             verdicts: Vec::new(),
             annotations: Vec::new(),
         }
     }
 
-    /// Interns the batch's symbols, as `BatchBuilder` does for the host.
+    /// Numbers the symbols and fills the columns, as `BatchBuilder::build`
+    /// does for the host.
     fn build(&mut self, ticks: &[Tick]) {
-        self.batch.symbols.clear();
-        self.batch.ticks.clear();
-        self.ids.clear();
+        let batch = &mut self.batch;
+        batch.symbol.clear();
+        batch.ts.clear();
+        batch.price.clear();
+        batch.volume.clear();
+
         for tick in ticks {
-            let symbol = match self.ids.get(tick.symbol.as_str()) {
+            let id = match self.ids.get(tick.symbol.as_str()) {
                 Some(&id) => id,
                 None => {
-                    let id = self.batch.symbols.len() as u32;
-                    self.batch.symbols.push(tick.symbol.clone());
-                    self.ids.insert(tick.symbol.clone(), id);
+                    let id = self.names.len() as u32;
+                    let name: Arc<str> = tick.symbol.as_str().into();
+                    self.names.push(name.clone());
+                    self.ids.insert(name, id);
                     id
                 }
             };
-            self.batch.ticks.push(kit::Tick {
-                symbol,
-                ts: tick.ts,
-                price: tick.price,
-                volume: tick.volume,
-            });
+            batch.symbol.push(id);
+            batch.ts.push(tick.ts);
+            batch.price.push(tick.price);
+            batch.volume.push(tick.volume);
+        }
+    }
+
+    /// Puts the names a slot has not been sent into the batch, as
+    /// `BatchBuilder::for_instance` does.
+    fn send_symbols(&mut self, known: usize) {
+        let wanted = known..self.names.len();
+        if self.sent != wanted {
+            let names = self.names[wanted.clone()].iter();
+            self.batch.symbols.clear();
+            self.batch
+                .symbols
+                .extend(names.map(|name| name.to_string()));
+            self.sent = wanted;
         }
     }
 }
@@ -471,46 +505,48 @@ impl Judge for NativeChain {
         self.positions.clear();
         self.positions.extend(0..ticks.len() as u32);
         self.build(ticks);
+        let symbols = self.names.len();
 
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if self.batch.ticks.is_empty() {
+        for index in 0..self.slots.len() {
+            self.send_symbols(self.symbols_sent[index]);
+            let len = self.batch.symbol.len();
+            if len == 0 {
                 break;
             }
-            let verdicts = slot
+            let verdicts = self.slots[index]
                 .process(&self.batch)
                 .unwrap_or_else(|e| panic!("native rule failed: {e}"));
+            self.symbols_sent[index] = symbols;
             self.dropped[index] += verdicts.dropped.len() as u64;
 
-            for annotation in &verdicts.annotations {
+            let annotations = &verdicts.annotations;
+            let columns = annotations.key.iter().zip(&annotations.value);
+            for (&at, (&key, &value)) in annotations.index.iter().zip(columns) {
                 self.annotations.push(Annotated {
-                    tick: self.positions[annotation.index as usize],
+                    tick: self.positions[at as usize],
                     slot: index,
-                    key: annotation.key,
-                    value: annotation.value,
+                    key,
+                    value,
                 });
             }
             if verdicts.dropped.is_empty() {
                 continue;
             }
-            for dropped in verdicts.dropped {
-                let position = self.positions[dropped.index as usize] as usize;
+            for (at, reason) in verdicts.dropped.iter() {
+                let position = self.positions[at as usize] as usize;
                 self.verdicts[position] = Verdict::Dropped {
                     slot: index,
-                    reason: verdict::cap_reason(dropped.reason),
+                    reason: verdict::cap_reason(reason),
                 };
             }
 
-            let mut kept = 0;
-            for at in 0..self.batch.ticks.len() {
-                let position = self.positions[at];
-                if self.verdicts[position as usize] == Verdict::Kept {
-                    self.batch.ticks[kept] = self.batch.ticks[at];
-                    self.positions[kept] = position;
-                    kept += 1;
-                }
-            }
-            self.batch.ticks.truncate(kept);
-            self.positions.truncate(kept);
+            let dropped = &verdicts.dropped.index;
+            let batch = &mut self.batch;
+            batch::remove(&mut batch.symbol, dropped);
+            batch::remove(&mut batch.ts, dropped);
+            batch::remove(&mut batch.price, dropped);
+            batch::remove(&mut batch.volume, dropped);
+            batch::remove(&mut self.positions, dropped);
         }
 
         if !self.annotations.is_sorted_by_key(|a| a.tick) {

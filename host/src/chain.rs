@@ -4,14 +4,17 @@
 //! Each slot sees only the ticks that every slot before it kept: after a
 //! slot drops ticks, the chain compacts the batch in place and keeps a map
 //! from the positions of the smaller batch back to the input, so that a
-//! verdict or annotation from any slot lands on the right tick. A fault in a
-//! slot stops the batch and comes back as a [`ChainError`] naming the slot,
-//! the plugin and the batch; what to do next (retry, bypass, halt) is the
-//! caller's policy, and until [`Chain::recover`] is called the slot refuses
-//! further batches rather than run on an instance whose memory a fault may
-//! have left half-written.
+//! verdict or annotation from any slot lands on the right tick. Symbol ids
+//! are the chain's (see [`crate::batch`]): each slot's instance is sent a
+//! symbol's name once, and all of them again if it is replaced.
+//!
+//! A fault in a slot stops the batch and comes back as a [`ChainError`]
+//! naming the slot, the plugin and the batch; what to do next (retry,
+//! bypass, halt) is the caller's policy, and until [`Chain::recover`] is
+//! called the slot refuses further batches rather than run on an instance
+//! whose memory a fault may have left half-written.
 
-use crate::batch::BatchBuilder;
+use crate::batch::{self, BatchBuilder};
 use crate::config::Config;
 use crate::plugin::{ComponentCache, Fault, Instance, LoadError, Plugin, Runtime};
 use crate::tick::Tick;
@@ -23,6 +26,9 @@ pub struct Slot {
     plugin: Plugin,
     /// `None` after a fault, until the slot is recovered.
     instance: Option<Instance>,
+    /// How many of the chain's symbols the instance has been sent: the
+    /// names of ids `0..symbols_sent`. A new instance starts with none.
+    symbols_sent: usize,
     stats: SlotStats,
 }
 
@@ -66,6 +72,7 @@ impl Slot {
         result.map_err(|fault| {
             if fault != Fault::Down {
                 self.instance = None;
+                self.symbols_sent = 0;
                 self.stats.faults += 1;
             }
             ChainError {
@@ -157,6 +164,7 @@ impl Chain {
                 name,
                 plugin,
                 instance: Some(instance),
+                symbols_sent: 0,
                 stats: SlotStats::default(),
             });
         }
@@ -201,57 +209,59 @@ impl Chain {
         self.judgement.reset(ticks.len());
         self.positions.clear();
         self.positions.extend(0..ticks.len() as u32);
-        let batch = self.builder.build(ticks);
+        self.builder.build(ticks);
+        let symbols = self.builder.symbols();
 
         for (index, slot) in self.slots.iter_mut().enumerate() {
-            if batch.ticks.is_empty() {
+            // Judge, with the names the instance has not been sent yet, and
+            // believe the verdicts only once they are checked.
+            let batch = self.builder.for_instance(slot.symbols_sent);
+            let len = batch.symbol.len();
+            if len == 0 {
                 break;
             }
-            // Judge, and believe the verdicts only once they are checked.
             let keys = slot.plugin.annotations().len();
-            let len = batch.ticks.len();
             let verdicts = slot.call(number, |instance| {
                 let verdicts = instance.process(batch)?;
                 verdict::check(&verdicts, len, keys).map_err(Fault::Invalid)?;
                 Ok(verdicts)
             })?;
+            slot.symbols_sent = symbols;
             slot.stats.batches += 1;
-            slot.stats.ticks += batch.ticks.len() as u64;
-            slot.stats.dropped += verdicts.dropped.len() as u64;
-            slot.stats.annotations += verdicts.annotations.len() as u64;
+            slot.stats.ticks += len as u64;
+            slot.stats.dropped += verdicts.dropped.index.len() as u64;
+            let annotations = &verdicts.annotations;
+            slot.stats.annotations += annotations.index.len() as u64;
 
             // Record them against the input positions of the ticks.
-            for annotation in &verdicts.annotations {
+            let columns = annotations.key.iter().zip(&annotations.value);
+            for (&at, (&key, &value)) in annotations.index.iter().zip(columns) {
                 self.judgement.annotations.push(Annotated {
-                    tick: self.positions[annotation.index as usize],
+                    tick: self.positions[at as usize],
                     slot: index,
-                    key: annotation.key,
-                    value: annotation.value,
+                    key,
+                    value,
                 });
             }
-            if verdicts.dropped.is_empty() {
+            if verdicts.dropped.index.is_empty() {
                 continue;
             }
-            for dropped in verdicts.dropped {
-                let position = self.positions[dropped.index as usize] as usize;
+            for (at, reason) in verdict::reasons(&verdicts.dropped) {
+                let position = self.positions[at as usize] as usize;
                 self.judgement.verdicts[position] = Verdict::Dropped {
                     slot: index,
-                    reason: verdict::cap_reason(dropped.reason),
+                    reason: verdict::cap_reason(reason),
                 };
             }
 
-            // Compact the batch to the ticks still kept, for the next slot.
-            let mut kept = 0;
-            for at in 0..batch.ticks.len() {
-                let position = self.positions[at];
-                if self.judgement.verdicts[position as usize] == Verdict::Kept {
-                    batch.ticks[kept] = batch.ticks[at];
-                    self.positions[kept] = position;
-                    kept += 1;
-                }
-            }
-            batch.ticks.truncate(kept);
-            self.positions.truncate(kept);
+            // Compact the batch's columns to the ticks still kept, for the
+            // next slot; symbol ids mean the same in every slot.
+            let dropped = &verdicts.dropped.index;
+            batch::remove(&mut batch.symbol, dropped);
+            batch::remove(&mut batch.ts, dropped);
+            batch::remove(&mut batch.price, dropped);
+            batch::remove(&mut batch.volume, dropped);
+            batch::remove(&mut self.positions, dropped);
         }
 
         // Annotations arrive slot by slot; a stable sort by tick keeps the
@@ -313,6 +323,7 @@ impl Chain {
                 fault,
             })?;
             slot.instance = Some(instance);
+            slot.symbols_sent = 0;
         }
         Ok(())
     }

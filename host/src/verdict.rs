@@ -5,7 +5,7 @@
 //! index its own sub-batch; [`Judgement`] is the chain's answer for the
 //! whole batch, indexed by the position of the tick in the input.
 
-use crate::plugin::bindings::Verdicts;
+use crate::plugin::bindings::{Drops, Verdicts};
 
 /// The longest drop reason kept, in bytes. A reason is a line for a person;
 /// a plugin that returns more is cut here, so that one output record stays
@@ -76,90 +76,113 @@ impl Judgement {
 }
 
 /// Checks a plugin's verdicts on a batch of `ticks` ticks against the
-/// contract: dropped indexes in range and strictly ascending, annotations on
-/// ticks that exist and were kept, with keys the plugin declared.
+/// contract: dropped indexes in range and strictly ascending, one reason
+/// for each, annotation columns of one length, annotations on ticks that
+/// exist and were kept, with keys the plugin declared.
 pub fn check(verdicts: &Verdicts, ticks: usize, keys: usize) -> Result<(), String> {
+    let drops = &verdicts.dropped;
     let mut previous: Option<u32> = None;
-    for dropped in &verdicts.dropped {
-        if dropped.index as usize >= ticks {
+    for &index in &drops.index {
+        if index as usize >= ticks {
+            return Err(format!("dropped tick {index} of a batch of {ticks}"));
+        }
+        if let Some(previous) = previous.filter(|&p| p >= index) {
             return Err(format!(
-                "dropped tick {} of a batch of {ticks}",
-                dropped.index
+                "dropped indexes are not strictly ascending ({index} after {previous})"
             ));
         }
-        if previous.is_some_and(|p| p >= dropped.index) {
-            return Err(format!(
-                "dropped indexes are not strictly ascending ({} after {})",
-                dropped.index,
-                previous.unwrap_or_default()
-            ));
-        }
-        previous = Some(dropped.index);
+        previous = Some(index);
     }
+    check_reasons(drops)?;
 
-    for annotation in &verdicts.annotations {
-        if annotation.index as usize >= ticks {
+    let annotations = &verdicts.annotations;
+    let count = annotations.index.len();
+    if [annotations.key.len(), annotations.value.len()] != [count; 2] {
+        return Err(format!(
+            "annotation columns differ in length: {count} indexes, {} keys, {} values",
+            annotations.key.len(),
+            annotations.value.len()
+        ));
+    }
+    for (&index, &key) in annotations.index.iter().zip(&annotations.key) {
+        if index as usize >= ticks {
+            return Err(format!("annotated tick {index} of a batch of {ticks}"));
+        }
+        if key as usize >= keys {
             return Err(format!(
-                "annotated tick {} of a batch of {ticks}",
-                annotation.index
+                "annotation key {key} is not one of the {keys} it declared"
             ));
         }
-        if annotation.key as usize >= keys {
-            return Err(format!(
-                "annotation key {} is not one of the {keys} it declared",
-                annotation.key
-            ));
-        }
-        let on_dropped = verdicts
-            .dropped
-            .binary_search_by_key(&annotation.index, |d| d.index)
-            .is_ok();
+        // Most batches drop nothing, and then there is nothing to search.
+        let on_dropped = !drops.index.is_empty() && drops.index.binary_search(&index).is_ok();
         if on_dropped {
-            return Err(format!(
-                "annotated tick {}, which it dropped",
-                annotation.index
-            ));
+            return Err(format!("annotated tick {index}, which it dropped"));
         }
     }
     Ok(())
 }
 
-/// Cuts a reason to [`MAX_REASON_BYTES`], on a character boundary, marking
-/// the cut with an ellipsis.
-pub fn cap_reason(mut reason: String) -> String {
-    if reason.len() > MAX_REASON_BYTES {
-        let mut end = MAX_REASON_BYTES - '…'.len_utf8();
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-        reason.push('…');
+/// Checks that the reasons of `drops` cut `drops.reasons` into one piece
+/// per dropped tick, on character boundaries.
+fn check_reasons(drops: &Drops) -> Result<(), String> {
+    let (ticks, ends) = (drops.index.len(), drops.reason_ends.len());
+    if ends != ticks {
+        return Err(format!("{ticks} dropped ticks but {ends} reason ends"));
     }
-    reason
+    let mut start = 0;
+    for &end in &drops.reason_ends {
+        let end = end as usize;
+        if end < start || !drops.reasons.is_char_boundary(end) {
+            return Err(format!(
+                "a reason ends at byte {end}, which is not a character boundary after {start} \
+                 in reasons of {} bytes",
+                drops.reasons.len()
+            ));
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// Each dropped tick's index with its reason, from verdicts that passed
+/// [`check`].
+pub fn reasons(drops: &Drops) -> impl Iterator<Item = (u32, &str)> {
+    let starts = std::iter::once(0).chain(drops.reason_ends.iter().copied());
+    let ranges = starts.zip(&drops.reason_ends);
+    let reasons = ranges.map(|(start, &end)| &drops.reasons[start as usize..end as usize]);
+    drops.index.iter().copied().zip(reasons)
+}
+
+/// The reason as a verdict keeps it: cut to [`MAX_REASON_BYTES`], on a
+/// character boundary, the cut marked with an ellipsis.
+pub fn cap_reason(reason: &str) -> String {
+    if reason.len() <= MAX_REASON_BYTES {
+        return reason.to_string();
+    }
+    let mut end = MAX_REASON_BYTES - '…'.len_utf8();
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &reason[..end])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::bindings::{Annotation, Dropped};
+    use crate::plugin::bindings::Annotations;
 
     fn verdicts(dropped: &[u32], annotations: &[(u32, u32)]) -> Verdicts {
         Verdicts {
-            dropped: dropped
-                .iter()
-                .map(|&index| Dropped {
-                    index,
-                    reason: "r".into(),
-                })
-                .collect(),
-            annotations: annotations
-                .iter()
-                .map(|&(index, key)| Annotation {
-                    index,
-                    key,
-                    value: 1.0,
-                })
-                .collect(),
+            dropped: Drops {
+                index: dropped.to_vec(),
+                reasons: "r".repeat(dropped.len()),
+                reason_ends: (1..=dropped.len() as u32).collect(),
+            },
+            annotations: Annotations {
+                index: annotations.iter().map(|&(index, _)| index).collect(),
+                key: annotations.iter().map(|&(_, key)| key).collect(),
+                value: vec![1.0; annotations.len()],
+            },
         }
     }
 
@@ -189,17 +212,66 @@ mod tests {
             let err = check(&v, 4, 2).unwrap_err();
             assert!(err.contains(expected), "got {err:?}, expected {expected:?}");
         }
+
+        let mut unexplained = verdicts(&[0, 1], &[]);
+        unexplained.dropped.reason_ends.pop();
+        assert_eq!(
+            check(&unexplained, 4, 2),
+            Err("2 dropped ticks but 1 reason ends".into())
+        );
+
+        let mut ragged = verdicts(&[], &[(0, 0), (1, 0)]);
+        ragged.annotations.value.pop();
+        assert_eq!(
+            check(&ragged, 4, 2),
+            Err("annotation columns differ in length: 2 indexes, 2 keys, 1 values".into())
+        );
+    }
+
+    #[test]
+    fn reasons_are_cut_out_at_their_ends() {
+        let drops = Drops {
+            index: vec![1, 4, 6],
+            reasons: "too lowé".into(),
+            reason_ends: vec![3, 3, 9],
+        };
+        let verdicts = Verdicts {
+            dropped: drops,
+            ..verdicts(&[], &[])
+        };
+
+        assert_eq!(check(&verdicts, 8, 0), Ok(()));
+        assert_eq!(
+            reasons(&verdicts.dropped).collect::<Vec<_>>(),
+            [(1, "too"), (4, ""), (6, " lowé")]
+        );
+    }
+
+    #[test]
+    fn reason_ends_that_cut_badly_are_refused() {
+        for (ends, at) in [(vec![7, 3], 3), (vec![2, 8], 8), (vec![3, 10], 10)] {
+            let mut verdicts = verdicts(&[0, 1], &[]);
+            verdicts.dropped.reasons = "too lowé".into();
+            verdicts.dropped.reason_ends = ends;
+
+            let err = check(&verdicts, 4, 0).unwrap_err();
+
+            assert!(
+                err.starts_with(&format!("a reason ends at byte {at},")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
     fn long_reasons_are_cut_on_a_character_boundary() {
         let reason = "é".repeat(MAX_REASON_BYTES);
 
-        let cut = cap_reason(reason);
+        let cut = cap_reason(&reason);
 
         assert!(cut.len() <= MAX_REASON_BYTES);
         assert!(cut.ends_with('…'));
-        assert_eq!(cap_reason("short".into()), "short");
+        assert_eq!(cap_reason("short"), "short");
     }
 
     #[test]

@@ -8,6 +8,6 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::tickhost::filter::types::{
-    Annotation, Batch, Dropped, Param, ParamError, ParamProblem, ParamSpec, ParamType, ParamValue,
-    PluginInfo, Tick, Verdicts,
+    Annotations, Batch, Drops, Param, ParamError, ParamProblem, ParamSpec, ParamType, ParamValue,
+    PluginInfo, Verdicts,
 };

@@ -42,7 +42,7 @@ macro_rules! export_rule {
                 }
 
                 fn process(
-                    batch: $crate::Batch,
+                    batch: $crate::HostBatch,
                 ) -> ::std::result::Result<$crate::Verdicts, ::std::string::String> {
                     INSTANCE.get().process(&batch)
                 }

@@ -17,15 +17,20 @@
 //!
 //! - [`bindings`]: the generated bindings, nothing else;
 //! - [`rule`]: the [`Rule`] trait;
+//! - [`batch`]: the [`Batch`] a rule judges, read as [`Tick`]s, and
+//!   batches built for tests;
 //! - [`instance`]: the one instance a component holds, and the order in
 //!   which the host may call it;
 //! - `export`: the [`export_rule!`] macro;
 //! - [`params`]: configured parameters checked against their specs;
-//! - [`symbols`]: per-symbol state, resolved once per batch;
+//! - [`symbols`]: the instance's symbol table, and per-symbol state
+//!   resolved from it once per symbol;
 //! - [`order`]: the out-of-order rule shared by the stateful plugins;
 //! - [`snapshot`]: the envelope around a plugin's snapshot bytes;
-//! - [`text`]: durations and numbers as reasons show them.
+//! - [`text`]: durations and numbers as reasons show them;
+//! - [`verdicts`]: verdicts written one drop and one annotation at a time.
 
+pub mod batch;
 pub mod bindings;
 mod export;
 pub mod instance;
@@ -35,17 +40,22 @@ pub mod rule;
 pub mod snapshot;
 pub mod symbols;
 pub mod text;
+pub mod verdicts;
 
+pub use batch::{Batch, BatchBuilder, Tick};
+/// A batch as the host sends it: its columns, and only the symbols new to
+/// the instance. [`Instance`] turns it into the [`Batch`] a rule judges.
+pub use bindings::tickhost::filter::types::Batch as HostBatch;
 pub use bindings::tickhost::filter::types::{
-    Annotation, Batch, Dropped, Param, ParamError, ParamProblem, ParamSpec, ParamType, ParamValue,
-    PluginInfo, SymbolId, Tick, Verdicts,
+    Annotations, Drops, Param, ParamError, ParamProblem, ParamSpec, ParamType, ParamValue,
+    PluginInfo, SymbolId, Verdicts,
 };
 pub use instance::Instance;
 pub use order::{Order, OutOfOrder};
 pub use params::Params;
 pub use rule::Rule;
 pub use snapshot::SnapshotError;
-pub use symbols::SymbolStates;
+pub use symbols::{SymbolStates, SymbolTable};
 pub use text::{Millis, Thousands};
 
 /// The version of the contract these bindings were generated from: the

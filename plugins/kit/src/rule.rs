@@ -22,11 +22,12 @@ pub trait Rule: Sized {
 
     /// Judges one batch, carrying per-symbol state over to the next.
     ///
-    /// The batch is as the host promises it: every `tick.symbol` indexes
-    /// `batch.symbols` and every price is finite and positive. `dropped` must
-    /// be in strictly ascending index order, and no annotation may name a
-    /// dropped tick.
-    fn process(&mut self, batch: &Batch) -> Verdicts;
+    /// The batch is as the host promises it: its columns have one length,
+    /// every id in `batch.symbol` indexes `batch.symbols` and every price is
+    /// finite and positive. [`Batch::ticks`] reads it tick by tick. Ticks
+    /// must be dropped in strictly ascending index order (see
+    /// [`Verdicts::drop_tick`]), and no annotation may name a dropped tick.
+    fn process(&mut self, batch: &Batch<'_>) -> Verdicts;
 
     /// The rule's state as bytes that [`Rule::restore`] of this version (or
     /// a newer one) accepts.

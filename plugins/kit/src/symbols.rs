@@ -1,37 +1,99 @@
-//! Per-symbol state, resolved once per batch.
+//! Symbols by id: the table an instance has been sent, and per-symbol state
+//! resolved from it once per symbol.
 //!
-//! A batch interns its symbols (see `batch` in the WIT): ticks carry an id
-//! into the batch's symbol table, and ids mean nothing outside their batch.
-//! [`SymbolStates::resolve`] looks each symbol of the table up once, which
-//! turns every tick's state lookup into two array indexes instead of a hash
-//! of its symbol.
+//! The host sends each symbol's name to an instance once (see `symbol-id`
+//! in the WIT), and ticks carry its id, which names the same symbol for the
+//! instance's whole life. [`SymbolTable`] is that table. [`SymbolStates`]
+//! keeps a rule's state by symbol name, so that a snapshot means the same
+//! in any instance, and maps each id to its state the first time the id
+//! appears: after that, a tick's state is two array indexes away, with no
+//! hashing and nothing to do per batch.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::SymbolId;
 
-/// One state per symbol ever seen, found by name once per batch.
+/// The identity of the next table to get a symbol. 0 is the identity of
+/// every empty table.
+static NEXT_TABLE: AtomicU64 = AtomicU64::new(1);
+
+/// The symbols an instance has been sent, by id: the first name sent has id
+/// 0, the next 1, and so on. It only grows.
 ///
-/// A state is created, with `S::default()`, the first time a symbol appears
-/// in a batch's symbol table, and is kept for as long as the table lives:
-/// the number of states is the number of distinct symbols seen, which for
-/// market data is bounded by the instruments traded. States are never
-/// dropped, because a quiet symbol's state (its newest timestamp) still
-/// decides its next tick.
+/// Each table that holds a symbol has an identity of its own, which is how
+/// [`SymbolStates`] knows that the ids it has resolved still hold: the same
+/// table only ever gains ids, while another table may give the same ids to
+/// other symbols. So a table cannot be cloned.
+#[derive(Debug, Default)]
+pub struct SymbolTable {
+    identity: u64,
+    names: Vec<String>,
+}
+
+impl SymbolTable {
+    /// A table with no symbols.
+    pub const fn new() -> Self {
+        Self {
+            identity: 0,
+            names: Vec::new(),
+        }
+    }
+
+    /// Adds a symbol at the next id, and returns the id.
+    pub fn push(&mut self, name: String) -> SymbolId {
+        if self.identity == 0 {
+            self.identity = NEXT_TABLE.fetch_add(1, Ordering::Relaxed);
+        }
+        self.names.push(name);
+        (self.names.len() - 1) as SymbolId
+    }
+
+    /// The number of symbols, which is also the next id.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the table has no symbols.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The symbol with this id, if there is one.
+    pub fn get(&self, id: SymbolId) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
+    }
+
+    /// Every symbol, by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// One state per symbol ever seen, found by name once per symbol id.
+///
+/// A state is created, with `S::default()`, the first time its symbol's id
+/// is resolved, and is kept for as long as the states live: the number of
+/// states is the number of distinct symbols seen, which for market data is
+/// bounded by the instruments traded. States are never dropped, because a
+/// quiet symbol's state (its newest timestamp) still decides its next tick.
 ///
 /// It serializes as a map from symbol to state, in symbol order, so that the
-/// same state always gives the same snapshot bytes.
+/// same state always gives the same snapshot bytes. Ids are not part of it:
+/// states restored from a snapshot resolve the ids of the table they are
+/// next used with afresh.
 #[derive(Debug, Clone)]
 pub struct SymbolStates<S> {
     /// Where each symbol's state is in `states`.
     slots: FxHashMap<String, usize>,
     states: Vec<S>,
-    /// For the batch being judged: the slot of each symbol id. Kept between
-    /// batches so that resolving does not allocate once warm.
-    batch_slots: Vec<usize>,
+    /// The identity of the table that `ids` resolves; 0 for none.
+    table: u64,
+    /// The slot of each id of that table resolved so far, by id.
+    ids: Vec<usize>,
 }
 
 impl<S> SymbolStates<S> {
@@ -40,7 +102,8 @@ impl<S> SymbolStates<S> {
         Self {
             slots: FxHashMap::default(),
             states: Vec::new(),
-            batch_slots: Vec::new(),
+            table: 0,
+            ids: Vec::new(),
         }
     }
 
@@ -68,11 +131,17 @@ impl<S> SymbolStates<S> {
 }
 
 impl<S: Default> SymbolStates<S> {
-    /// Resolves a batch's symbol table to states, creating those not seen
-    /// before; the result indexes them by the batch's symbol ids.
-    pub fn resolve(&mut self, symbols: &[String]) -> BatchStates<'_, S> {
-        self.batch_slots.clear();
-        for symbol in symbols {
+    /// The states of the symbols of `table`, by id, creating those not seen
+    /// before.
+    ///
+    /// Only the ids this table has gained since the last call are looked
+    /// up; given another table than last time, every id is.
+    pub fn resolve(&mut self, table: &SymbolTable) -> BatchStates<'_, S> {
+        if table.identity != self.table {
+            self.table = table.identity;
+            self.ids.clear();
+        }
+        for symbol in &table.names[self.ids.len()..] {
             let slot = match self.slots.get(symbol.as_str()) {
                 Some(&slot) => slot,
                 None => {
@@ -82,10 +151,10 @@ impl<S: Default> SymbolStates<S> {
                     slot
                 }
             };
-            self.batch_slots.push(slot);
+            self.ids.push(slot);
         }
         BatchStates {
-            slots: &self.batch_slots,
+            slots: &self.ids,
             states: &mut self.states,
         }
     }
@@ -129,7 +198,7 @@ impl<'de, S: Deserialize<'de>> Deserialize<'de> for SymbolStates<S> {
     }
 }
 
-/// The states of one batch's symbols, indexed by the batch's symbol ids.
+/// The states of a table's symbols, indexed by their ids.
 #[derive(Debug)]
 pub struct BatchStates<'a, S> {
     slots: &'a [usize],
@@ -137,12 +206,12 @@ pub struct BatchStates<'a, S> {
 }
 
 impl<S> BatchStates<'_, S> {
-    /// The state of the symbol with this id in the batch.
+    /// The state of the symbol with this id.
     ///
     /// # Panics
     ///
-    /// If `symbol` is not an id in the batch's symbol table, which the host
-    /// promises (and [`Instance`](crate::Instance) checks) it is.
+    /// If `symbol` is not an id in the table, which the host promises (and
+    /// [`Instance`](crate::Instance) checks) it is.
     #[inline]
     pub fn get(&mut self, symbol: SymbolId) -> &mut S {
         &mut self.states[self.slots[symbol as usize]]
@@ -153,39 +222,66 @@ impl<S> BatchStates<'_, S> {
 mod tests {
     use super::*;
 
-    fn symbols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|name| name.to_string()).collect()
+    fn table(names: &[&str]) -> SymbolTable {
+        let mut table = SymbolTable::new();
+        for name in names {
+            table.push(name.to_string());
+        }
+        table
     }
 
     #[test]
-    fn ids_resolve_to_the_same_state_across_batches() {
-        let mut table = SymbolStates::<u32>::new();
+    fn ids_are_given_in_order_and_only_grow() {
+        let mut table = table(&["AAPL", "MSFT"]);
 
-        let mut first = table.resolve(&symbols(&["AAPL", "MSFT"]));
-        *first.get(0) += 1;
-        *first.get(1) += 10;
-        *first.get(0) += 1;
-
-        // The next batch lists the symbols the other way round, plus a new one.
-        let mut second = table.resolve(&symbols(&["MSFT", "IBM", "AAPL"]));
-        *second.get(0) += 10;
-        *second.get(2) += 1;
-
-        assert_eq!(table.get("AAPL"), Some(&3));
-        assert_eq!(table.get("MSFT"), Some(&20));
-        assert_eq!(table.get("IBM"), Some(&0));
-        assert_eq!(table.get("TSLA"), None);
+        assert_eq!(table.push("IBM".to_string()), 2);
+        assert_eq!(table.get(0), Some("AAPL"));
+        assert_eq!(table.get(2), Some("IBM"));
+        assert_eq!(table.get(3), None);
         assert_eq!(table.len(), 3);
     }
 
     #[test]
+    fn ids_keep_their_states_as_the_table_grows() {
+        let mut names = table(&["AAPL", "MSFT"]);
+        let mut states = SymbolStates::<u32>::new();
+
+        let mut first = states.resolve(&names);
+        *first.get(0) += 1;
+        *first.get(1) += 10;
+        names.push("IBM".to_string());
+        let mut second = states.resolve(&names);
+        *second.get(1) += 10;
+        *second.get(2) += 100;
+
+        assert_eq!(states.get("AAPL"), Some(&1));
+        assert_eq!(states.get("MSFT"), Some(&20));
+        assert_eq!(states.get("IBM"), Some(&100));
+        assert_eq!(states.get("TSLA"), None);
+        assert_eq!(states.len(), 3);
+    }
+
+    #[test]
+    fn another_table_is_resolved_afresh() {
+        let mut states = SymbolStates::<u32>::new();
+        *states.resolve(&table(&["AAPL", "MSFT"])).get(0) = 5;
+
+        // Another table, where id 0 is MSFT and AAPL comes later.
+        let mut other = states.resolve(&table(&["MSFT", "IBM", "AAPL"]));
+
+        assert_eq!(*other.get(0), 0);
+        assert_eq!(*other.get(2), 5);
+        assert_eq!(states.len(), 3);
+    }
+
+    #[test]
     fn it_serializes_in_symbol_order_and_back() {
-        let mut table = SymbolStates::<u32>::new();
-        let mut batch = table.resolve(&symbols(&["MSFT", "AAPL"]));
+        let mut states = SymbolStates::<u32>::new();
+        let mut batch = states.resolve(&table(&["MSFT", "AAPL"]));
         *batch.get(0) = 2;
         *batch.get(1) = 1;
 
-        let json = serde_json::to_string(&table).unwrap();
+        let json = serde_json::to_string(&states).unwrap();
         let back: SymbolStates<u32> = serde_json::from_str(&json).unwrap();
 
         assert_eq!(json, r#"{"AAPL":1,"MSFT":2}"#);
@@ -195,12 +291,17 @@ mod tests {
     }
 
     #[test]
-    fn a_restored_table_resolves_its_symbols() {
-        let mut table: SymbolStates<u32> = [("AAPL".to_string(), 5)].into_iter().collect();
+    fn restored_states_resolve_the_ids_of_the_table_in_use() {
+        let names = table(&["IBM", "AAPL"]);
+        let mut states = SymbolStates::<u32>::new();
+        *states.resolve(&names).get(0) = 1;
 
-        let mut batch = table.resolve(&symbols(&["IBM", "AAPL"]));
+        // As a restore does: the states replaced by a snapshot's, which
+        // knows symbols but no ids.
+        states = [("AAPL".to_string(), 5)].into_iter().collect();
+        let mut batch = states.resolve(&names);
 
         assert_eq!(*batch.get(1), 5);
-        assert_eq!(*batch.get(0), 0);
+        assert_eq!(*batch.get(0), 0, "IBM is not in the snapshot");
     }
 }

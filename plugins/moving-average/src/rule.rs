@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use tickhost_plugin_kit::{
-    Annotation, Batch, CONTRACT_VERSION, Dropped, Order, Param, ParamError, ParamSpec, Params,
-    PluginInfo, Rule, SymbolStates, Verdicts, snapshot,
+    Batch, CONTRACT_VERSION, Order, Param, ParamError, ParamSpec, Params, PluginInfo, Rule,
+    SymbolStates, Verdicts, snapshot,
 };
 
 use crate::sum::CompensatedSum;
@@ -96,32 +96,23 @@ impl Rule for MovingAverage {
         })
     }
 
-    fn process(&mut self, batch: &Batch) -> Verdicts {
+    fn process(&mut self, batch: &Batch<'_>) -> Verdicts {
         let window_ms = self.window_ms;
-        let mut states = self.symbols.resolve(&batch.symbols);
-        let mut dropped = Vec::new();
+        let mut states = self.symbols.resolve(batch.symbols);
         // Every tick in order is annotated, and nearly every tick is.
-        let mut annotations = Vec::with_capacity(batch.ticks.len());
+        let mut verdicts = Verdicts::with_annotations(batch.len());
 
-        for (index, tick) in (0..).zip(&batch.ticks) {
+        for tick in batch.ticks() {
             let window = states.get(tick.symbol);
             match window.order.check(tick.ts) {
-                Ok(()) => annotations.push(Annotation {
-                    index,
-                    key: AVG,
-                    value: window.push(tick.ts, tick.price, window_ms),
-                }),
-                Err(late) => dropped.push(Dropped {
-                    index,
-                    reason: late.to_string(),
-                }),
+                Ok(()) => {
+                    let avg = window.push(tick.ts, tick.price, window_ms);
+                    verdicts.annotate(tick.index, AVG, avg);
+                }
+                Err(late) => verdicts.drop_tick(tick.index, late),
             }
         }
-
-        Verdicts {
-            dropped,
-            annotations,
-        }
+        verdicts
     }
 
     fn snapshot(&self) -> Vec<u8> {
@@ -136,7 +127,7 @@ impl Rule for MovingAverage {
 
 #[cfg(test)]
 mod tests {
-    use tickhost_plugin_kit::{ParamProblem, ParamValue, Tick};
+    use tickhost_plugin_kit::{BatchBuilder, ParamProblem, ParamValue};
 
     use super::*;
 
@@ -153,36 +144,24 @@ mod tests {
 
     /// A batch of (symbol, ts, price) ticks; symbols get their ids in the
     /// order they first appear.
-    fn batch(ticks: &[(&str, i64, f64)]) -> Batch {
-        let mut symbols: Vec<String> = Vec::new();
-        let ticks = ticks
-            .iter()
-            .map(|&(symbol, ts, price)| {
-                let id = symbols.iter().position(|s| s == symbol).unwrap_or_else(|| {
-                    symbols.push(symbol.to_string());
-                    symbols.len() - 1
-                });
-                Tick {
-                    symbol: id as u32,
-                    ts,
-                    price,
-                    volume: 1,
-                }
-            })
-            .collect();
-        Batch { symbols, ticks }
+    fn batch(ticks: &[(&str, i64, f64)]) -> BatchBuilder {
+        let mut batch = BatchBuilder::new();
+        for &(symbol, ts, price) in ticks {
+            batch.push(symbol, ts, price, 1);
+        }
+        batch
     }
 
     /// The averages of one batch, as (index, avg), checking that every
     /// annotation has the `avg` key.
     fn averages(rule: &mut MovingAverage, ticks: &[(&str, i64, f64)]) -> Vec<(u32, f64)> {
-        let verdicts = rule.process(&batch(ticks));
+        let verdicts = rule.process(&batch(ticks).batch());
         verdicts
             .annotations
             .iter()
-            .map(|a| {
-                assert_eq!(a.key, AVG);
-                (a.index, a.value)
+            .map(|(index, key, avg)| {
+                assert_eq!(key, AVG);
+                (index, avg)
             })
             .collect()
     }
@@ -252,23 +231,23 @@ mod tests {
     fn an_out_of_order_tick_is_dropped_and_never_enters_the_window() {
         let mut rule = moving_average(None).unwrap();
 
-        let verdicts = rule.process(&batch(&[
-            ("AAPL", 100_000, 100.0),
-            ("AAPL", 58_000, 1_000.0),
-            ("AAPL", 101_000, 102.0),
-        ]));
+        let verdicts = rule.process(
+            &batch(&[
+                ("AAPL", 100_000, 100.0),
+                ("AAPL", 58_000, 1_000.0),
+                ("AAPL", 101_000, 102.0),
+            ])
+            .batch(),
+        );
 
         assert_eq!(
-            verdicts.dropped,
-            [Dropped {
-                index: 1,
-                reason: "out of order by 42s".into(),
-            }]
+            verdicts.dropped.iter().collect::<Vec<_>>(),
+            [(1, "out of order by 42s")]
         );
         let annotated: Vec<_> = verdicts
             .annotations
             .iter()
-            .map(|a| (a.index, a.value))
+            .map(|(index, _, avg)| (index, avg))
             .collect();
         assert_eq!(annotated, [(0, 100.0), (2, 101.0)]);
     }
@@ -288,12 +267,12 @@ mod tests {
 
         // The next batch gives MSFT id 0 and AAPL id 1.
         let second = batch(&[("MSFT", 7_000, 220.0), ("AAPL", 2_000, 104.0)]);
-        assert_eq!(second.symbols, ["MSFT", "AAPL"]);
+        assert_eq!(second.batch().symbols.names(), ["MSFT", "AAPL"]);
         let second: Vec<_> = rule
-            .process(&second)
+            .process(&second.batch())
             .annotations
             .iter()
-            .map(|a| (a.index, a.value))
+            .map(|(index, _, avg)| (index, avg))
             .collect();
 
         // AAPL at 1_000 is in order though MSFT was at 5_000 before it.
@@ -317,21 +296,23 @@ mod tests {
     #[test]
     fn a_restored_instance_goes_on_bit_for_bit() {
         let mut uninterrupted = moving_average(None).unwrap();
-        uninterrupted.process(&batch(&stream(0, 100)));
+        uninterrupted.process(&batch(&stream(0, 100)).batch());
 
         let mut restored = moving_average(None).unwrap();
         restored.restore(&uninterrupted.snapshot()).unwrap();
 
         assert_eq!(restored.snapshot(), uninterrupted.snapshot());
         for from in (100..400).step_by(50) {
-            let expected = uninterrupted.process(&batch(&stream(from, 50)));
-            let got = restored.process(&batch(&stream(from, 50)));
+            let expected = uninterrupted.process(&batch(&stream(from, 50)).batch());
+            let got = restored.process(&batch(&stream(from, 50)).batch());
 
             assert!(!expected.dropped.is_empty(), "the stream has late ticks");
             assert_eq!(got.dropped, expected.dropped);
             let bits = |verdicts: &Verdicts| -> Vec<(u32, u64)> {
                 let annotations = verdicts.annotations.iter();
-                annotations.map(|a| (a.index, a.value.to_bits())).collect()
+                annotations
+                    .map(|(index, _, avg)| (index, avg.to_bits()))
+                    .collect()
             };
             assert_eq!(bits(&got), bits(&expected));
         }

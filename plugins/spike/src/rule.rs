@@ -3,11 +3,12 @@
 //! protocol and the component glue are the kit's.
 
 use std::collections::VecDeque;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use tickhost_plugin_kit::{
-    Batch, CONTRACT_VERSION, Dropped, Millis, Order, Param, ParamError, ParamSpec, Params,
-    PluginInfo, Rule, SymbolStates, Verdicts, snapshot,
+    Batch, CONTRACT_VERSION, Millis, Order, Param, ParamError, ParamSpec, Params, PluginInfo, Rule,
+    SymbolStates, Verdicts, snapshot,
 };
 
 /// The snapshot format: this plugin, state layout 1.
@@ -75,13 +76,15 @@ impl Window {
 
 impl Limits {
     /// Why a tick with this change was dropped.
-    #[cold]
-    fn reason(self, change: f64) -> String {
-        format!(
-            "price change of {change:+.2}% over the last {} exceeds {}%",
-            Millis(self.window_ms),
-            self.max_change_pct
-        )
+    fn reason(self, change: f64) -> impl fmt::Display {
+        fmt::from_fn(move |f| {
+            write!(
+                f,
+                "price change of {change:+.2}% over the last {} exceeds {}%",
+                Millis(self.window_ms),
+                self.max_change_pct
+            )
+        })
     }
 }
 
@@ -129,27 +132,23 @@ impl Rule for Spike {
         })
     }
 
-    fn process(&mut self, batch: &Batch) -> Verdicts {
+    fn process(&mut self, batch: &Batch<'_>) -> Verdicts {
         let limits = self.limits;
-        let mut states = self.symbols.resolve(&batch.symbols);
-        let mut dropped = Vec::new();
+        let mut states = self.symbols.resolve(batch.symbols);
+        let mut verdicts = Verdicts::new();
 
-        for (index, tick) in (0..).zip(&batch.ticks) {
+        for tick in batch.ticks() {
             let window = states.get(tick.symbol);
-            let reason = match window.order.check(tick.ts) {
-                Err(late) => late.to_string(),
-                Ok(()) => match window.judge(tick.ts, tick.price, limits) {
-                    None => continue,
-                    Some(change) => limits.reason(change),
-                },
-            };
-            dropped.push(Dropped { index, reason });
+            match window.order.check(tick.ts) {
+                Err(late) => verdicts.drop_tick(tick.index, late),
+                Ok(()) => {
+                    if let Some(change) = window.judge(tick.ts, tick.price, limits) {
+                        verdicts.drop_tick(tick.index, limits.reason(change));
+                    }
+                }
+            }
         }
-
-        Verdicts {
-            dropped,
-            annotations: Vec::new(),
-        }
+        verdicts
     }
 
     fn snapshot(&self) -> Vec<u8> {
@@ -164,7 +163,7 @@ impl Rule for Spike {
 
 #[cfg(test)]
 mod tests {
-    use tickhost_plugin_kit::{ParamProblem, ParamValue, Tick};
+    use tickhost_plugin_kit::{BatchBuilder, ParamProblem, ParamValue};
 
     use super::*;
 
@@ -184,34 +183,22 @@ mod tests {
 
     /// A batch of (symbol, ts, price) ticks; symbols get their ids in the
     /// order they first appear.
-    fn batch(ticks: &[(&str, i64, f64)]) -> Batch {
-        let mut symbols: Vec<String> = Vec::new();
-        let ticks = ticks
-            .iter()
-            .map(|&(symbol, ts, price)| {
-                let id = symbols.iter().position(|s| s == symbol).unwrap_or_else(|| {
-                    symbols.push(symbol.to_string());
-                    symbols.len() - 1
-                });
-                Tick {
-                    symbol: id as u32,
-                    ts,
-                    price,
-                    volume: 1,
-                }
-            })
-            .collect();
-        Batch { symbols, ticks }
+    fn batch(ticks: &[(&str, i64, f64)]) -> BatchBuilder {
+        let mut batch = BatchBuilder::new();
+        for &(symbol, ts, price) in ticks {
+            batch.push(symbol, ts, price, 1);
+        }
+        batch
     }
 
     /// The dropped ticks of one batch, as (index, reason).
     fn drops(rule: &mut Spike, ticks: &[(&str, i64, f64)]) -> Vec<(u32, String)> {
-        let verdicts = rule.process(&batch(ticks));
+        let verdicts = rule.process(&batch(ticks).batch());
         assert!(verdicts.annotations.is_empty());
         verdicts
             .dropped
-            .into_iter()
-            .map(|d| (d.index, d.reason))
+            .iter()
+            .map(|(index, reason)| (index, reason.to_string()))
             .collect()
     }
 
@@ -412,12 +399,12 @@ mod tests {
 
         // The next batch gives MSFT id 0 and AAPL id 1.
         let second = batch(&[("MSFT", 7_000, 203.0), ("AAPL", 2_000, 103.0)]);
-        assert_eq!(second.symbols, ["MSFT", "AAPL"]);
+        assert_eq!(second.batch().symbols.names(), ["MSFT", "AAPL"]);
         let second: Vec<_> = rule
-            .process(&second)
+            .process(&second.batch())
             .dropped
-            .into_iter()
-            .map(|d| (d.index, d.reason))
+            .iter()
+            .map(|(index, reason)| (index, reason.to_string()))
             .collect();
 
         // AAPL at 1_000 is in order though MSFT was at 5_000 before it.

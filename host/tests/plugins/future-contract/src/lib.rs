@@ -16,7 +16,7 @@ mod bindings;
 use bindings::exports::tickhost::filter::filter::{
     Batch, Guest, Param, ParamError, PluginInfo, Verdicts,
 };
-use bindings::tickhost::filter::types::ParamProblem;
+use bindings::tickhost::filter::types::{Annotations, Drops, ParamProblem};
 
 /// The contract this fixture exports: the package version of its WIT.
 const CONTRACT: &str = "0.2.0";
@@ -48,8 +48,16 @@ impl Guest for Component {
 
     fn process(_batch: Batch) -> Result<Verdicts, String> {
         Ok(Verdicts {
-            dropped: Vec::new(),
-            annotations: Vec::new(),
+            dropped: Drops {
+                index: Vec::new(),
+                reasons: String::new(),
+                reason_ends: Vec::new(),
+            },
+            annotations: Annotations {
+                index: Vec::new(),
+                key: Vec::new(),
+                value: Vec::new(),
+            },
         })
     }
 

@@ -6,11 +6,16 @@
 //! decides when `after` is reached. The count advances by the batch's length
 //! whenever `process` returns verdicts, whatever they are; the call count
 //! advances on every call and is not part of the snapshot.
+//!
+//! Whatever its mode, an instance also counts the symbol names the host has
+//! sent it, and refuses a batch with a symbol id it has not been sent, as a
+//! plugin that keeps per-symbol state would have to: so the host's tests
+//! see it when a replaced instance is not sent the names again.
 
 use std::time::Duration;
 
 use crate::bindings::exports::tickhost::filter::filter::{Batch, Param, ParamError, Verdicts};
-use crate::bindings::tickhost::filter::types::{Annotation, Dropped};
+use crate::bindings::tickhost::filter::types::{Annotations, Drops};
 use crate::config::{Config, Mode};
 use crate::faults;
 
@@ -37,6 +42,10 @@ pub struct Instance {
     seen: u64,
     /// Calls to `process` so far; the number of the next batch.
     batches: u64,
+    /// Symbol names the host has sent this instance, which the ids of its
+    /// ticks index. Not part of the snapshot: the names were sent to this
+    /// instance, not to the one the snapshot came from.
+    symbols: usize,
 }
 
 impl Instance {
@@ -45,6 +54,7 @@ impl Instance {
             config: Config::DEFAULT,
             seen: 0,
             batches: 0,
+            symbols: 0,
         }
     }
 
@@ -74,7 +84,19 @@ impl Instance {
         let number = self.batches;
         let mode = self.mode_now();
         self.batches += 1;
-        let len = batch.ticks.len();
+        let len = batch.symbol.len();
+
+        self.symbols += batch.symbols.len();
+        if let Some(at) = batch
+            .symbol
+            .iter()
+            .position(|&id| id as usize >= self.symbols)
+        {
+            return Err(format!(
+                "misbehave: tick {at} has symbol id {} but it has been sent {} symbols",
+                batch.symbol[at], self.symbols
+            ));
+        }
 
         let verdicts = match mode {
             Mode::Trap => faults::trap(),
@@ -84,15 +106,12 @@ impl Instance {
             Mode::Error => return Err("misbehave: asked to fail".to_string()),
 
             Mode::WrongIndex => Verdicts {
-                dropped: vec![Dropped {
-                    index: index(len),
-                    reason: "misbehave: index past the end of the batch".to_string(),
-                }],
+                dropped: drops([(index(len), "misbehave: index past the end of the batch")]),
                 annotations: self.seen_annotations(0..len, SEEN_KEY),
             },
             Mode::Unsorted => self.unsorted(len),
             Mode::BadKey => Verdicts {
-                dropped: Vec::new(),
+                dropped: drops([]),
                 annotations: self.seen_annotations(0..len, BAD_KEY),
             },
             Mode::HugeOutput => {
@@ -101,21 +120,13 @@ impl Instance {
                     n => n,
                 };
                 Verdicts {
-                    dropped: vec![Dropped {
-                        index: 0,
-                        reason: "x".repeat(bytes as usize),
-                    }],
+                    dropped: drops([(0, "x".repeat(bytes as usize).as_str())]),
                     annotations: self.seen_annotations(1..len, SEEN_KEY),
                 }
             }
             Mode::DropAll => Verdicts {
-                dropped: (0..len)
-                    .map(|i| Dropped {
-                        index: index(i),
-                        reason: DROP_ALL_REASON.to_string(),
-                    })
-                    .collect(),
-                annotations: Vec::new(),
+                dropped: drops((0..len).map(|i| (index(i), DROP_ALL_REASON))),
+                annotations: no_annotations(),
             },
 
             Mode::Print => {
@@ -172,7 +183,7 @@ impl Instance {
     /// Every tick kept, each annotated with its running count.
     fn keep_all(&self, len: usize) -> Verdicts {
         Verdicts {
-            dropped: Vec::new(),
+            dropped: drops([]),
             annotations: self.seen_annotations(0..len, SEEN_KEY),
         }
     }
@@ -187,27 +198,49 @@ impl Instance {
             _ => &[1, 0],
         };
         Verdicts {
-            dropped: order
-                .iter()
-                .map(|&i| Dropped {
-                    index: i,
-                    reason: "misbehave: dropped out of order".to_string(),
-                })
-                .collect(),
+            dropped: drops(
+                order
+                    .iter()
+                    .map(|&i| (i, "misbehave: dropped out of order")),
+            ),
             annotations: self.seen_annotations(2.min(len)..len, SEEN_KEY),
         }
     }
 
     /// The `seen` value for the ticks at `indices`, under `key`: the ticks
     /// processed before this batch, plus the tick's position in it, plus one.
-    fn seen_annotations(&self, indices: std::ops::Range<usize>, key: u32) -> Vec<Annotation> {
-        indices
-            .map(|i| Annotation {
-                index: index(i),
-                key,
-                value: (self.seen + i as u64 + 1) as f64,
-            })
-            .collect()
+    fn seen_annotations(&self, indices: std::ops::Range<usize>, key: u32) -> Annotations {
+        Annotations {
+            index: indices.clone().map(index).collect(),
+            key: vec![key; indices.len()],
+            value: indices.map(|i| (self.seen + i as u64 + 1) as f64).collect(),
+        }
+    }
+}
+
+/// The given (tick index, reason) drops, in the contract's layout: the
+/// reasons one after another in one string, with their ends.
+fn drops<'a>(dropped: impl IntoIterator<Item = (u32, &'a str)>) -> Drops {
+    let mut drops = Drops {
+        index: Vec::new(),
+        reasons: String::new(),
+        reason_ends: Vec::new(),
+    };
+    for (at, reason) in dropped {
+        drops.index.push(at);
+        drops.reasons.push_str(reason);
+        let end = u32::try_from(drops.reasons.len()).expect("reasons stay under 4 GiB");
+        drops.reason_ends.push(end);
+    }
+    drops
+}
+
+/// No annotations at all.
+fn no_annotations() -> Annotations {
+    Annotations {
+        index: Vec::new(),
+        key: Vec::new(),
+        value: Vec::new(),
     }
 }
 
@@ -220,18 +253,17 @@ fn index(i: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::tickhost::filter::types::{ParamValue, Tick};
+    use crate::bindings::tickhost::filter::types::ParamValue;
 
     fn batch(len: usize) -> Batch {
-        let tick = |i: usize| Tick {
-            symbol: 0,
-            ts: 1_709_562_600_000 + 60_000 * i as i64,
-            price: 135.0,
-            volume: 1_500_000,
-        };
         Batch {
             symbols: vec!["GOOG".to_string()],
-            ticks: (0..len).map(tick).collect(),
+            symbol: vec![0; len],
+            ts: (0..len as i64)
+                .map(|i| 1_709_562_600_000 + 60_000 * i)
+                .collect(),
+            price: vec![135.0; len],
+            volume: vec![1_500_000; len],
         }
     }
 
@@ -256,15 +288,18 @@ mod tests {
     }
 
     fn seen(verdicts: &Verdicts) -> Vec<(u32, u32, f64)> {
-        verdicts
-            .annotations
+        let annotations = &verdicts.annotations;
+        let columns = annotations.key.iter().zip(&annotations.value);
+        annotations
+            .index
             .iter()
-            .map(|a| (a.index, a.key, a.value))
+            .zip(columns)
+            .map(|(&index, (&key, &value))| (index, key, value))
             .collect()
     }
 
     fn dropped(verdicts: &Verdicts) -> Vec<u32> {
-        verdicts.dropped.iter().map(|d| d.index).collect()
+        verdicts.dropped.index.clone()
     }
 
     #[test]
@@ -273,7 +308,7 @@ mod tests {
         let first = instance.process(&batch(2)).unwrap();
         let second = instance.process(&batch(3)).unwrap();
 
-        assert!(first.dropped.is_empty() && second.dropped.is_empty());
+        assert!(first.dropped.index.is_empty() && second.dropped.index.is_empty());
         assert_eq!(seen(&first), [(0, 0, 1.0), (1, 0, 2.0)]);
         assert_eq!(seen(&second), [(0, 0, 3.0), (1, 0, 4.0), (2, 0, 5.0)]);
     }
@@ -308,6 +343,21 @@ mod tests {
     }
 
     #[test]
+    fn a_symbol_it_was_not_sent_is_refused() {
+        let mut instance = configured("ok", 0, 0);
+        instance.process(&batch(1)).unwrap();
+        let mut known = batch(2);
+        known.symbols.clear();
+        instance.process(&known).unwrap();
+        known.symbol[1] = 1;
+
+        assert_eq!(
+            instance.process(&known).unwrap_err(),
+            "misbehave: tick 1 has symbol id 1 but it has been sent 1 symbols"
+        );
+    }
+
+    #[test]
     fn misbehaves_only_from_batch_after_on() {
         let mut instance = configured("error", 2, 0);
         assert!(instance.process(&batch(1)).is_ok());
@@ -322,7 +372,7 @@ mod tests {
     fn wrong_index_drops_the_tick_past_the_end() {
         let verdicts = configured("wrong-index", 0, 0).process(&batch(3)).unwrap();
         assert_eq!(dropped(&verdicts), [3]);
-        assert_eq!(verdicts.annotations.len(), 3);
+        assert_eq!(verdicts.annotations.index.len(), 3);
     }
 
     #[test]
@@ -333,13 +383,13 @@ mod tests {
 
         let single = configured("unsorted", 0, 0).process(&batch(1)).unwrap();
         assert_eq!(dropped(&single), [0, 0]);
-        assert!(single.annotations.is_empty());
+        assert!(single.annotations.index.is_empty());
     }
 
     #[test]
     fn bad_key_uses_a_key_that_is_not_described() {
         let verdicts = configured("bad-key", 0, 0).process(&batch(2)).unwrap();
-        assert!(verdicts.annotations.iter().all(|a| a.key == BAD_KEY));
+        assert!(verdicts.annotations.key.iter().all(|&key| key == BAD_KEY));
     }
 
     #[test]
@@ -348,7 +398,8 @@ mod tests {
             .process(&batch(2))
             .unwrap();
         assert_eq!(dropped(&verdicts), [0]);
-        assert_eq!(verdicts.dropped[0].reason.len(), 1000);
+        assert_eq!(verdicts.dropped.reasons.len(), 1000);
+        assert_eq!(verdicts.dropped.reason_ends, [1000]);
         assert_eq!(seen(&verdicts), [(1, 0, 2.0)]);
     }
 
@@ -357,8 +408,9 @@ mod tests {
         let mut instance = configured("drop-all", 0, 0);
         let verdicts = instance.process(&batch(3)).unwrap();
         assert_eq!(dropped(&verdicts), [0, 1, 2]);
-        assert!(verdicts.dropped.iter().all(|d| d.reason == DROP_ALL_REASON));
-        assert!(verdicts.annotations.is_empty());
+        assert_eq!(verdicts.dropped.reasons, DROP_ALL_REASON.repeat(3));
+        assert_eq!(verdicts.dropped.reason_ends.len(), 3);
+        assert!(verdicts.annotations.index.is_empty());
         assert_eq!(instance.snapshot(), 3u64.to_le_bytes());
     }
 
