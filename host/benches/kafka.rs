@@ -75,11 +75,12 @@ use rdkafka::producer::{
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
 
-use tickhost::chain::load_plugins;
+use tickhost::chain::load_lineup;
 use tickhost::config::Config;
 use tickhost::kafka::config::Topics;
-use tickhost::kafka::{KafkaConfig, ServeOptions, client, serve};
-use tickhost::plugin::{ComponentCache, Plugin, Runtime};
+use tickhost::kafka::{KafkaConfig, PartitionChains, ServeOptions, client, serve};
+use tickhost::lineup::Lineup;
+use tickhost::plugin::{ComponentCache, Runtime};
 
 /// Ticks in the throughput run: 1,500 a symbol, so each symbol's windows
 /// fill up in its first 600 and stay full; at the rates measured here, a
@@ -239,7 +240,7 @@ fn main() {
     let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
     let cache_dir = scratch.join("components");
     let wasm = Runtime::new().expect("the WebAssembly runtime starts");
-    let plugins = load_plugins(
+    let lineup = load_lineup(
         &wasm,
         &ComponentCache::new(Some(cache_dir.clone())),
         &config,
@@ -254,7 +255,7 @@ fn main() {
     let bench = Bench {
         config,
         config_path,
-        plugins,
+        lineup,
         runtime: async_runtime,
         python,
         cache_dir,
@@ -346,7 +347,7 @@ struct Bench {
     /// at its defaults; each run sets the broker, group and topics.
     config: Config,
     config_path: PathBuf,
-    plugins: Vec<(String, Plugin)>,
+    lineup: Arc<Lineup>,
     runtime: Arc<tokio::runtime::Runtime>,
     python: PathBuf,
     /// The compiled components, shared with the `tickhost serve` process.
@@ -656,7 +657,7 @@ impl Bench {
     fn start(&self, contender: Contender, config: &Config, ticks: u64) -> Running {
         match contender {
             Contender::Tickhost => {
-                let (config, plugins) = (config.clone(), self.plugins.clone());
+                let (config, lineup) = (config.clone(), self.lineup.clone());
                 let runtime = self.runtime.clone();
                 Running::thread(move || {
                     let options = ServeOptions {
@@ -664,7 +665,13 @@ impl Bench {
                         report: false,
                     };
                     let never = std::future::pending::<()>();
-                    let served = runtime.block_on(serve(&config, plugins, options, never))?;
+                    let served = runtime.block_on(serve(
+                        &config,
+                        lineup,
+                        PartitionChains::new(),
+                        options,
+                        never,
+                    ))?;
                     let counters = served.counters;
                     anyhow::ensure!(
                         counters.balanced() && counters.consumed == ticks,

@@ -13,11 +13,13 @@
 //! names, sizes); what a plugin accepts as parameters is checked when the
 //! plugin is loaded, against what the plugin itself declares.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::circuit::{CircuitConfig, FaultPolicy, OnFault};
 use crate::duration;
 use crate::kafka::config::{KafkaConfig, KafkaFile};
 use crate::plugin::Limits;
@@ -32,6 +34,15 @@ pub const DEFAULT_BATCH_SIZE: usize = 1024;
 /// The largest batch accepted: the chain holds a batch and its verdicts in
 /// memory, and every plugin holds a copy in its own memory.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
+
+/// Where the admin API listens when the file does not say: loopback only,
+/// since it can replace the code that judges every tick.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9480";
+
+/// How stale a slot's last good snapshot may get by default. A faulted
+/// instance is rebuilt from it, so this bounds the state a fault can lose;
+/// a snapshot a second costs little next to a second of ticks.
+pub const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +69,30 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// How `tickhost produce` and `fetch` reach Alpha Vantage.
     pub alphavantage: AlphaVantageConfig,
+    /// How often each slot's state is snapshotted, to rebuild it from after
+    /// a fault (checkpoints count too).
+    pub snapshot_interval: Duration,
+    /// How a running host is changed: the admin API and the file watcher.
+    pub admin: AdminConfig,
+}
+
+/// The admin API and the configuration watcher of a running host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminConfig {
+    /// Where the API listens; `None` when it is off.
+    pub listen: Option<SocketAddr>,
+    /// Whether the configuration file and the plugin files it names are
+    /// watched, and changed slots swapped in.
+    pub watch: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> AdminConfig {
+        AdminConfig {
+            listen: Some(DEFAULT_ADMIN_ADDR.parse().expect("a valid address")),
+            watch: true,
+        }
+    }
 }
 
 /// One slot of the chain.
@@ -69,6 +104,9 @@ pub struct SlotConfig {
     pub path: PathBuf,
     /// The parameters given to the plugin; those left out take its defaults.
     pub params: toml::Table,
+    /// What a fault of the plugin does to the batch, and when the slot's
+    /// circuit opens.
+    pub policy: FaultPolicy,
 }
 
 #[derive(Deserialize)]
@@ -84,15 +122,29 @@ struct File {
     kafka: KafkaFile,
     #[serde(default)]
     alphavantage: AlphaVantageFile,
+    #[serde(default)]
+    admin: AdminFile,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct SlotFile {
     name: String,
     path: PathBuf,
     #[serde(default)]
     params: toml::Table,
+    #[serde(default)]
+    on_fault: OnFault,
+    #[serde(default)]
+    circuit: CircuitFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CircuitFile {
+    faults: Option<u32>,
+    window: Option<String>,
+    open_for: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,6 +152,60 @@ struct SlotFile {
 struct SandboxFile {
     memory_mib: Option<usize>,
     deadline: Option<String>,
+    snapshot_interval: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AdminFile {
+    listen: Option<String>,
+    watch: Option<bool>,
+}
+
+impl CircuitFile {
+    fn resolve(self, slot: &str) -> Result<CircuitConfig, String> {
+        let mut circuit = CircuitConfig::default();
+        let field = |name: &str, text: &str| {
+            duration::parse(text).map_err(|e| format!("slot '{slot}': circuit.{name}: {e}"))
+        };
+        if let Some(faults) = self.faults {
+            if faults == 0 {
+                return Err(format!("slot '{slot}': circuit.faults must be at least 1"));
+            }
+            circuit.faults = faults;
+        }
+        if let Some(text) = self.window {
+            circuit.window = field("window", &text)?;
+        }
+        if let Some(text) = self.open_for {
+            circuit.open_for = field("open-for", &text)?;
+        }
+        Ok(circuit)
+    }
+}
+
+impl AdminFile {
+    /// `TICKHOST_ADMIN` overrides the file's address; `off` turns the API
+    /// off.
+    fn resolve(self, env: impl Fn(&str) -> Option<String>) -> Result<AdminConfig, String> {
+        let mut admin = AdminConfig::default();
+        if let Some(watch) = self.watch {
+            admin.watch = watch;
+        }
+        let (listen, origin) = match env("TICKHOST_ADMIN") {
+            Some(value) => (Some(value), "TICKHOST_ADMIN"),
+            None => (self.listen, "admin.listen"),
+        };
+        if let Some(listen) = listen {
+            admin.listen = match listen.trim() {
+                "off" | "" => None,
+                address => Some(address.parse().map_err(|e| {
+                    format!("{origin}: '{address}' is not an address like 127.0.0.1:9480 ({e})")
+                })?),
+            };
+        }
+        Ok(admin)
+    }
 }
 
 impl Config {
@@ -129,10 +235,15 @@ impl Config {
             if slots.iter().any(|s| s.name == slot.name) {
                 return Err(format!("slot name '{}' is used twice", slot.name));
             }
+            let circuit = slot.circuit.resolve(&slot.name)?;
             slots.push(SlotConfig {
-                name: slot.name,
                 path: base.join(slot.path),
                 params: slot.params,
+                policy: FaultPolicy {
+                    on_fault: slot.on_fault,
+                    circuit,
+                },
+                name: slot.name,
             });
         }
 
@@ -153,9 +264,16 @@ impl Config {
             }
             limits.deadline = deadline;
         }
+        let snapshot_interval = match file.sandbox.snapshot_interval {
+            Some(text) => {
+                duration::parse(&text).map_err(|e| format!("sandbox.snapshot-interval: {e}"))?
+            }
+            None => DEFAULT_SNAPSHOT_INTERVAL,
+        };
 
         let kafka = file.kafka.resolve(|name| std::env::var(name).ok())?;
         let alphavantage = file.alphavantage.resolve(|name| std::env::var(name).ok())?;
+        let admin = file.admin.resolve(|name| std::env::var(name).ok())?;
 
         Ok(Config {
             slots,
@@ -163,6 +281,8 @@ impl Config {
             limits,
             kafka,
             alphavantage,
+            snapshot_interval,
+            admin,
         })
     }
 
@@ -264,11 +384,75 @@ mod tests {
                 "sandbox.deadline: invalid duration",
             ),
             ("[sandbox]\nmemory-mib = 0", "memory-mib must be at least 1"),
+            (
+                "[[slot]]\nname = \"a\"\npath = \"x\"\non-fault = \"ignore\"",
+                "unknown variant `ignore`",
+            ),
+            (
+                "[[slot]]\nname = \"a\"\npath = \"x\"\n[slot.circuit]\nfaults = 0",
+                "slot 'a': circuit.faults must be at least 1",
+            ),
+            (
+                "[admin]\nlisten = \"localhost\"",
+                "admin.listen: 'localhost' is not an address",
+            ),
         ];
         for (text, expected) in cases {
             let err = Config::parse(text, Path::new(".")).unwrap_err();
             assert!(err.contains(expected), "{text:?}: got {err:?}");
         }
+    }
+
+    #[test]
+    fn fault_policies_and_the_admin_section_are_read() {
+        let text = r#"
+            [sandbox]
+            snapshot-interval = "5s"
+            [admin]
+            listen = "127.0.0.1:0"
+            watch = false
+            [[slot]]
+            name = "spike"
+            path = "spike.wasm"
+            on-fault = "skip"
+            [slot.circuit]
+            faults = 5
+            window = "10s"
+            open-for = "2m"
+            [[slot]]
+            name = "volume"
+            path = "threshold.wasm"
+        "#;
+
+        let config = Config::parse(text, Path::new(".")).unwrap();
+
+        assert_eq!(config.snapshot_interval, Duration::from_secs(5));
+        assert_eq!(config.admin.listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert!(!config.admin.watch);
+        let spike = config.slots[0].policy;
+        assert_eq!(spike.on_fault, OnFault::Skip);
+        assert_eq!(spike.circuit.faults, 5);
+        assert_eq!(spike.circuit.window, Duration::from_secs(10));
+        assert_eq!(spike.circuit.open_for, Duration::from_secs(120));
+        assert_eq!(config.slots[1].policy, FaultPolicy::default());
+    }
+
+    #[test]
+    fn the_admin_address_can_be_overridden_or_turned_off() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == "TICKHOST_ADMIN").then(|| value.to_string())
+        };
+        let file = || AdminFile {
+            listen: Some("127.0.0.1:1".to_string()),
+            watch: None,
+        };
+
+        let overridden = file().resolve(env("127.0.0.1:2")).unwrap();
+        let off = file().resolve(env("off")).unwrap();
+
+        assert_eq!(overridden.listen, Some("127.0.0.1:2".parse().unwrap()));
+        assert_eq!(off.listen, None);
+        assert!(off.watch);
     }
 
     #[test]

@@ -16,14 +16,17 @@
 //! process. Per-tick events are TRACE at most; per-tick facts are counted.
 pub mod batch;
 pub mod chain;
+pub mod circuit;
 pub mod config;
 pub mod duration;
 pub mod input;
 pub mod kafka;
+pub mod lineup;
 pub mod plugin;
 pub mod produce;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod swap;
 pub mod tick;
 pub mod verdict;

@@ -5,6 +5,7 @@
 //! index its own sub-batch; [`Judgement`] is the chain's answer for the
 //! whole batch, indexed by the position of the tick in the input.
 
+use crate::chain::ChainError;
 use crate::plugin::bindings::{Drops, Verdicts};
 
 /// The longest drop reason kept, in bytes. A reason is a line for a person;
@@ -40,6 +41,7 @@ pub struct Annotated {
 pub struct Judgement {
     pub(crate) verdicts: Vec<Verdict>,
     pub(crate) annotations: Vec<Annotated>,
+    pub(crate) faults: Vec<ChainError>,
 }
 
 impl Judgement {
@@ -60,6 +62,12 @@ impl Judgement {
         &self.annotations[start..end]
     }
 
+    /// The plugin faults that were contained while judging the batch
+    /// (their slots' policies say what became of the ticks).
+    pub fn faults(&self) -> &[ChainError] {
+        &self.faults
+    }
+
     /// How many ticks were kept.
     pub fn kept(&self) -> usize {
         self.verdicts
@@ -72,6 +80,7 @@ impl Judgement {
         self.verdicts.clear();
         self.verdicts.resize(ticks, Verdict::Kept);
         self.annotations.clear();
+        self.faults.clear();
     }
 }
 
@@ -285,6 +294,7 @@ mod tests {
         let judgement = Judgement {
             verdicts: vec![Verdict::Kept; 4],
             annotations: vec![at(0, 1), at(2, 0), at(2, 1), at(3, 0)],
+            faults: Vec::new(),
         };
 
         assert_eq!(judgement.annotations_of(2), &[at(2, 0), at(2, 1)]);

@@ -12,9 +12,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
-use tickhost::chain::load_plugins;
+use tickhost::chain::load_lineup;
 use tickhost::config::Config;
-use tickhost::kafka::{ServeOptions, client, serve};
+use tickhost::kafka::{PartitionChains, ServeOptions, client, serve};
 use tickhost::plugin::{ComponentCache, Runtime};
 use tickhost::tick::Tick;
 
@@ -64,7 +64,7 @@ pub fn execute(args: DemoArgs, cache: &ComponentCache) -> anyhow::Result<()> {
         .create_topic(&topics.state, 1, 1)
         .context("failed to create the state topic")?;
     let runtime = Runtime::new().context("failed to start the WebAssembly runtime")?;
-    let plugins = load_plugins(&runtime, cache, &config)?;
+    let lineup = load_lineup(&runtime, cache, &config)?;
 
     let tokio = tokio_runtime()?;
     let start = Instant::now();
@@ -80,7 +80,13 @@ pub fn execute(args: DemoArgs, cache: &ComponentCache) -> anyhow::Result<()> {
         stop_after: Some(lines.len() as u64),
         report: true,
     };
-    let served = tokio.block_on(serve(&config, plugins, options, shutdown_signal()))?;
+    let served = tokio.block_on(serve(
+        &config,
+        lineup,
+        PartitionChains::new(),
+        options,
+        shutdown_signal(),
+    ))?;
     let took = start.elapsed();
 
     eprintln!(

@@ -1,6 +1,7 @@
 //! The commands and their arguments. Each command lives in its own module;
 //! this one only declares the argument tree and dispatches.
 
+mod admin;
 mod demo;
 mod fetch;
 mod inspect;
@@ -55,6 +56,12 @@ enum Command {
 enum PluginCommand {
     /// Show a component's name, version, contract and parameters.
     Inspect(inspect::InspectArgs),
+    /// List the slots of a running host (through its admin API).
+    List(admin::ListArgs),
+    /// Swap a new version into a slot of a running host.
+    Swap(admin::SwapArgs),
+    /// Roll a slot of a running host back to its previous version.
+    Rollback(admin::RollbackArgs),
 }
 
 /// Runs the command the arguments name.
@@ -72,5 +79,8 @@ pub fn execute(args: Args) -> anyhow::Result<()> {
         Command::Fetch(fetch) => fetch::execute(fetch),
         Command::Replay(replay) => replay::execute(replay),
         Command::Plugin(PluginCommand::Inspect(inspect)) => inspect::execute(inspect, &cache),
+        Command::Plugin(PluginCommand::List(list)) => admin::list(list),
+        Command::Plugin(PluginCommand::Swap(swap)) => admin::swap(swap),
+        Command::Plugin(PluginCommand::Rollback(rollback)) => admin::rollback(rollback),
     }
 }

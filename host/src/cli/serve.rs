@@ -1,21 +1,33 @@
-//! `tickhost serve`: the streaming host on a Kafka cluster, until SIGINT or
-//! SIGTERM.
+//! `tickhost serve`: the streaming host on a Kafka cluster, with its admin
+//! API and configuration watcher, until SIGINT or SIGTERM.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
-use tickhost::chain::load_plugins;
+use tickhost::chain::load_lineup;
 use tickhost::config::Config;
-use tickhost::kafka::{ServeOptions, serve};
+use tickhost::kafka::{PartitionChains, ServeOptions, serve};
 use tickhost::plugin::{ComponentCache, Runtime};
+use tickhost::swap::{Control, admin, watch};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The configuration: the chain and its `[kafka]` section.
     #[arg(long, short, default_value = "tickhost.toml")]
     config: PathBuf,
+
+    /// Where the admin API listens, or `off` [default: the configuration's
+    /// `[admin] listen`, else 127.0.0.1:9480].
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<String>,
+
+    /// Do not watch the configuration and plugin files for changes.
+    #[arg(long)]
+    no_watch: bool,
 }
 
 pub fn execute(args: ServeArgs, cache: &ComponentCache) -> anyhow::Result<()> {
@@ -23,15 +35,49 @@ pub fn execute(args: ServeArgs, cache: &ComponentCache) -> anyhow::Result<()> {
     if config.slots.is_empty() {
         bail!("'{}' names no plugins", args.config.display());
     }
+    let listen: Option<SocketAddr> = match args.admin.as_deref() {
+        None => config.admin.listen,
+        Some("off") => None,
+        Some(address) => Some(
+            address
+                .parse()
+                .with_context(|| format!("--admin '{address}' is not an address"))?,
+        ),
+    };
     let runtime = Runtime::new().context("failed to start the WebAssembly runtime")?;
-    let plugins = load_plugins(&runtime, cache, &config)?;
+    let lineup = load_lineup(&runtime, cache, &config)?;
+    let chains = PartitionChains::new();
+    let control = Arc::new(Control::new(
+        runtime,
+        cache.clone(),
+        config.limits,
+        lineup.clone(),
+        chains.clone(),
+    ));
+    let _watcher = if config.admin.watch && !args.no_watch {
+        Some(watch::start(&args.config, control.clone())?)
+    } else {
+        None
+    };
 
-    let served = tokio_runtime()?.block_on(serve(
-        &config,
-        plugins,
-        ServeOptions::default(),
-        shutdown_signal(),
-    ))?;
+    let tokio = tokio_runtime()?;
+    let served = tokio.block_on(async {
+        if let Some(address) = listen {
+            let listener = admin::bind(address).await?;
+            let bound = listener.local_addr()?;
+            tracing::info!("admin API on http://{bound}");
+            eprintln!("tickhost serve: admin API on http://{bound}");
+            tokio::spawn(admin::serve(listener, control, std::future::pending()));
+        }
+        serve(
+            &config,
+            lineup,
+            chains,
+            ServeOptions::default(),
+            shutdown_signal(),
+        )
+        .await
+    })?;
     eprintln!("tickhost serve: {}", served.counters);
     Ok(())
 }

@@ -23,4 +23,4 @@ pub mod topics;
 
 pub use config::KafkaConfig;
 pub use counters::Counters;
-pub use serve::{ServeOptions, serve};
+pub use serve::{PartitionChains, ServeOptions, serve};

@@ -4,15 +4,16 @@
 //! A partition's ticks are judged by its own chain, so its plugins' windows
 //! hold exactly the symbols that live in it and can move with it to another
 //! tickhost. A message that is not a valid tick becomes a dead letter with
-//! the original bytes and where it came from; a batch in which a plugin
-//! faulted is dead-lettered to the rejected topic with the fault as the
-//! reason, and the faulted slot is restarted.
+//! the original bytes and where it came from. A plugin fault is contained
+//! by the chain as the slot's policy says (by default the ticks that reached
+//! the slot go to the rejected topic with the fault as the reason); under
+//! the `halt` policy the batch comes back as an error, with nothing output.
 
 use rdkafka::message::{Message, OwnedMessage};
 
 use super::KafkaConfig;
 use super::counters::Counters;
-use crate::chain::Chain;
+use crate::chain::{Chain, ChainError};
 use crate::record::Record;
 use crate::report::Report;
 use crate::tick::Tick;
@@ -61,7 +62,7 @@ impl PartitionState {
         config: &KafkaConfig,
         counters: &Counters,
         mut report: Option<&mut Report>,
-    ) -> Vec<Output> {
+    ) -> Result<Vec<Output>, ChainError> {
         let mut ticks: Vec<Tick> = Vec::with_capacity(messages.len());
         let mut items: Vec<Item> = Vec::with_capacity(messages.len());
         for message in messages {
@@ -88,11 +89,11 @@ impl PartitionState {
         Counters::add(&counters.consumed, messages.len() as u64);
         Counters::add(&counters.dead_lettered, (items.len() - ticks.len()) as u64);
 
-        let fault = if ticks.is_empty() {
-            None
-        } else {
-            self.chain.process(&ticks).err()
-        };
+        // A fault is contained in the chain, as its slot's policy says;
+        // only `halt` comes back, and then nothing of the batch is output.
+        if !ticks.is_empty() {
+            self.chain.process(&ticks)?;
+        }
         let mut outputs = Vec::with_capacity(items.len());
         let (mut kept, mut dropped) = (0, 0);
         let slots = self.chain.slots();
@@ -106,26 +107,12 @@ impl PartitionState {
                 Item::Tick(i) => i,
             };
             let tick = &ticks[i];
-            let reason;
-            let record = match &fault {
-                Some(fault) => {
-                    reason = format!("plugin fault: {}", fault.fault);
-                    Record::Dropped {
-                        tick,
-                        slot: &fault.slot,
-                        plugin: &fault.plugin,
-                        reason: &reason,
-                    }
-                }
-                None => {
-                    let verdict = &judgement.verdicts()[i];
-                    let annotations = judgement.annotations_of(i as u32);
-                    if let Some(report) = report.as_deref_mut() {
-                        report.judged(tick, verdict, annotations, slots);
-                    }
-                    Record::judged(tick, verdict, annotations, slots)
-                }
-            };
+            let verdict = &judgement.verdicts()[i];
+            let annotations = judgement.annotations_of(i as u32);
+            if let Some(report) = report.as_deref_mut() {
+                report.judged(tick, verdict, annotations, slots);
+            }
+            let record = Record::judged(tick, verdict, annotations, slots);
             let topic = match record {
                 Record::Kept { .. } => {
                     kept += 1;
@@ -145,22 +132,10 @@ impl PartitionState {
         }
         Counters::add(&counters.processed, kept);
         Counters::add(&counters.rejected, dropped);
-
-        if let Some(fault) = fault {
-            Counters::add(&counters.faults, 1);
-            tracing::warn!(
-                partition = self.partition,
-                "{fault}; the batch's ticks were sent to {} and the slot restarted",
-                config.topics.rejected
-            );
-            if let Err(e) = self.chain.recover() {
-                tracing::error!(
-                    partition = self.partition,
-                    "failed to restart a plugin: {e}"
-                );
-            }
+        if !ticks.is_empty() {
+            Counters::add(&counters.faults, judgement.faults().len() as u64);
         }
-        outputs
+        Ok(outputs)
     }
 }
 

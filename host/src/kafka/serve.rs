@@ -38,10 +38,11 @@ use super::partition::{Output, PartitionState};
 use super::state::{self, Checkpoint};
 
 use super::{KafkaConfig, client, topics};
-use crate::chain::Chain;
+use crate::chain::{Chain, ChainError};
 use crate::config::Config;
-use crate::plugin::Plugin;
+use crate::lineup::Lineup;
 use crate::report::Report;
+use crate::swap::Chains;
 
 /// The longest pause between attempts while the broker is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -72,12 +73,46 @@ struct Shared {
     epoch: u64,
 }
 
+/// The chains of the assigned partitions, one per partition, shared by the
+/// loop, the rebalance callbacks and the swap [`Control`](crate::swap::Control),
+/// which holds them between rounds to switch them all at once.
+pub struct PartitionChains {
+    shared: Mutex<Shared>,
+}
+
+impl PartitionChains {
+    pub fn new() -> Arc<PartitionChains> {
+        Arc::new(PartitionChains {
+            shared: Mutex::new(Shared {
+                partitions: HashMap::new(),
+                epoch: 0,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Chains for PartitionChains {
+    fn with_chains(&self, f: &mut dyn FnMut(&mut [&mut Chain])) {
+        let mut shared = self.lock();
+        let mut chains: Vec<&mut Chain> = shared
+            .partitions
+            .values_mut()
+            .map(|state| &mut state.chain)
+            .collect();
+        f(&mut chains);
+    }
+}
+
 struct HostContext {
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<PartitionChains>,
     producer: FutureProducer,
     config: KafkaConfig,
     counters: Arc<Counters>,
-    plugins: Arc<Vec<(String, Plugin)>>,
+    lineup: Arc<Lineup>,
 }
 
 impl ClientContext for HostContext {}
@@ -127,7 +162,7 @@ impl ConsumerContext for HostContext {
 impl HostContext {
     /// Checkpoints each revoked partition's chain and commits its offset.
     fn revoked(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
-        let mut shared = lock(&self.shared);
+        let mut shared = self.shared.lock();
         shared.epoch += 1;
         let mut commits = TopicPartitionList::new();
         for element in revoked.elements() {
@@ -176,12 +211,12 @@ impl HostContext {
                 HashMap::new()
             }
         };
-        let mut shared = lock(&self.shared);
+        let mut shared = self.shared.lock();
         shared.epoch += 1;
         let mut started = Vec::new();
         let partitions: Vec<i32> = assigned.elements().iter().map(|e| e.partition()).collect();
         for partition in partitions {
-            let mut chain = match Chain::new(self.plugins.to_vec()) {
+            let mut chain = match Chain::start(self.lineup.clone()) {
                 Ok(chain) => chain,
                 Err(e) => {
                     tracing::error!(partition, "failed to start the chain: {e}");
@@ -221,15 +256,12 @@ impl HostContext {
     }
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Runs the streaming host until `shutdown` resolves (or `stop_after` is
 /// reached), then checkpoints, commits and closes.
 pub async fn serve(
     config: &Config,
-    plugins: Vec<(String, Plugin)>,
+    lineup: Arc<Lineup>,
+    shared: Arc<PartitionChains>,
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Served> {
@@ -256,16 +288,12 @@ pub async fn serve(
     let producer: FutureProducer = client::producer(kafka)
         .create()
         .context("failed to create the Kafka producer")?;
-    let shared = Arc::new(Mutex::new(Shared {
-        partitions: HashMap::new(),
-        epoch: 0,
-    }));
     let context = HostContext {
         shared: shared.clone(),
         producer: producer.clone(),
         config: kafka.clone(),
         counters: counters.clone(),
-        plugins: Arc::new(plugins),
+        lineup,
     };
     let consumer: StreamConsumer<HostContext> = client::consumer(kafka)
         .create_with_context(context)
@@ -319,7 +347,7 @@ struct Host<'a> {
     kafka: &'a KafkaConfig,
     consumer: &'a StreamConsumer<HostContext>,
     producer: &'a FutureProducer,
-    shared: &'a Arc<Mutex<Shared>>,
+    shared: &'a Arc<PartitionChains>,
     counters: &'a Arc<Counters>,
     report: Option<Report>,
     last_checkpoint: Instant,
@@ -359,7 +387,7 @@ impl Host<'_> {
             match received {
                 Ok(message) => {
                     self.backoff = Duration::ZERO;
-                    let epoch = lock(self.shared).epoch;
+                    let epoch = self.shared.lock().epoch;
                     let batch = round.entry(message.partition()).or_default();
                     batch.push((epoch, message.detach()));
                     if batch.len() >= self.kafka.batch_max {
@@ -388,7 +416,7 @@ impl Host<'_> {
 
         // Judge every partition's batch.
         let outputs = {
-            let mut shared = lock(self.shared);
+            let mut shared = self.shared.lock();
             let mut work: Vec<(&mut PartitionState, &[OwnedMessage])> = Vec::new();
             let mut rest: Vec<&mut PartitionState> = shared.partitions.values_mut().collect();
             for (partition, messages) in &batches {
@@ -397,6 +425,10 @@ impl Host<'_> {
                 }
             }
             self.judge(work)
+        };
+        let outputs = match outputs {
+            Ok(outputs) => outputs,
+            Err(fault) => return self.halt(fault),
         };
 
         // Deliver. Offsets are committed with the next checkpoint, once the
@@ -410,7 +442,7 @@ impl Host<'_> {
     /// were when the messages arrived; a rebalance in between may have moved
     /// a partition, and its new owner processes them.
     fn prepare(&mut self, round: Round) -> BTreeMap<i32, Vec<OwnedMessage>> {
-        let shared = lock(self.shared);
+        let shared = self.shared.lock();
         round
             .into_iter()
             .filter(|(partition, _)| shared.partitions.contains_key(partition))
@@ -428,7 +460,10 @@ impl Host<'_> {
 
     /// Runs each partition's batch through its chain: on one thread per
     /// partition, or on this one when a report is gathered.
-    fn judge(&mut self, work: Vec<(&mut PartitionState, &[OwnedMessage])>) -> Vec<Output> {
+    fn judge(
+        &mut self,
+        work: Vec<(&mut PartitionState, &[OwnedMessage])>,
+    ) -> Result<Vec<Output>, ChainError> {
         let (kafka, counters) = (self.kafka, &**self.counters);
         if let Some(report) = self.report.as_mut() {
             let mut outputs = Vec::new();
@@ -436,9 +471,9 @@ impl Host<'_> {
                 if report.slots_len() == 0 {
                     *report = Report::new(state.chain.slots());
                 }
-                outputs.extend(state.process(messages, kafka, counters, Some(report)));
+                outputs.extend(state.process(messages, kafka, counters, Some(report))?);
             }
-            return outputs;
+            return Ok(outputs);
         }
         if work.len() == 1 {
             let (state, messages) = work.into_iter().next().expect("one batch");
@@ -452,10 +487,11 @@ impl Host<'_> {
                         scope.spawn(move || state.process(messages, kafka, counters, None))
                     })
                     .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().expect("judging a partition never panics"))
-                    .collect()
+                let mut outputs = Vec::new();
+                for handle in handles {
+                    outputs.extend(handle.join().expect("judging a partition never panics")?);
+                }
+                Ok(outputs)
             })
         })
     }
@@ -502,7 +538,7 @@ impl Host<'_> {
     async fn checkpoint_all(&mut self) -> anyhow::Result<()> {
         let mut commits = TopicPartitionList::new();
         let outputs: Vec<Output> = {
-            let mut shared = lock(self.shared);
+            let mut shared = self.shared.lock();
             let mut outputs = Vec::new();
             for state in shared.partitions.values_mut() {
                 if let Some(output) = checkpoint_output(self.kafka, state)? {
@@ -531,12 +567,25 @@ impl Host<'_> {
         Ok(())
     }
 
+    /// Stops because a slot whose policy is `halt` faulted: nothing of the
+    /// round is output and nothing more is committed or checkpointed, so a
+    /// restarted host judges the batch again.
+    fn halt(&mut self, fault: ChainError) -> anyhow::Result<()> {
+        // Nothing is left for the revocation that leaving triggers either.
+        self.shared.lock().partitions.clear();
+        self.consumer.unsubscribe();
+        bail!(
+            "halted, as slot '{}' is configured to on a fault: {fault}",
+            fault.slot
+        )
+    }
+
     /// Checkpoints, commits synchronously, and leaves the group.
     async fn close(&mut self) -> anyhow::Result<()> {
         self.checkpoint_all().await?;
         let mut commits = TopicPartitionList::new();
         {
-            let mut shared = lock(self.shared);
+            let mut shared = self.shared.lock();
             for state in shared.partitions.values() {
                 if let Some(next) = state.next_offset {
                     commits.add_partition_offset(

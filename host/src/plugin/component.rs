@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -62,6 +63,9 @@ pub struct Plugin {
 }
 
 struct Inner {
+    /// Unique to this load in the process: two loads of the same file are
+    /// two plugins, and a swap between them is a swap.
+    id: u64,
     path: PathBuf,
     hash: String,
     info: PluginInfo,
@@ -90,20 +94,35 @@ impl Plugin {
         config: &toml::Table,
         limits: Limits,
     ) -> Result<Plugin, LoadError> {
-        let path = path.to_path_buf();
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
-            path: path.clone(),
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
             source,
         })?;
-        check_header(&path, &bytes)?;
-        let hash = hex::encode(Sha256::digest(&bytes));
+        Plugin::from_bytes(runtime, cache, path, &bytes, config, limits)
+    }
 
-        let compiled = cache
-            .compile(runtime.engine(), &bytes, &hash)
-            .map_err(|e| LoadError::Compile {
-                path: path.clone(),
-                message: format!("{e:#}"),
-            })?;
+    /// Loads and validates a plugin from its bytes; `path` names it in
+    /// errors and logs (an upload has no file, and is named by its caller).
+    pub fn from_bytes(
+        runtime: &Runtime,
+        cache: &ComponentCache,
+        path: &Path,
+        bytes: &[u8],
+        config: &toml::Table,
+        limits: Limits,
+    ) -> Result<Plugin, LoadError> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let path = path.to_path_buf();
+        check_header(&path, bytes)?;
+        let hash = hex::encode(Sha256::digest(bytes));
+
+        let compiled =
+            cache
+                .compile(runtime.engine(), bytes, &hash)
+                .map_err(|e| LoadError::Compile {
+                    path: path.clone(),
+                    message: format!("{e:#}"),
+                })?;
         check_exports(runtime, &path, &compiled.component)?;
         let pre = runtime
             .linker()
@@ -148,6 +167,7 @@ impl Plugin {
         );
         Ok(Plugin {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 path,
                 hash,
                 info,
@@ -170,6 +190,22 @@ impl Plugin {
             .configure(&self.inner.params)?
             .map_err(|e| Fault::Refused(BadParam::from(e).to_string()))?;
         Ok(instance)
+    }
+
+    /// The identity of this load (see [`Plugin`]'s docs on swaps).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The parameters the plugin was configured with, as the contract
+    /// carries them.
+    pub fn params(&self) -> &[Param] {
+        &self.inner.params
+    }
+
+    /// The limits its instances run under.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
     }
 
     pub fn info(&self) -> &PluginInfo {

@@ -198,16 +198,17 @@ fn a_plugin_refuses_another_plugins_snapshot() {
 }
 
 #[test]
-fn a_trapping_plugin_is_an_error_naming_it_and_the_batch() {
+fn a_trapping_plugin_is_contained_and_its_batch_rejected_with_the_fault() {
     let mut chain = chain(&[
-        ("threshold", "min-volume = 0"),
+        ("threshold", "min-volume = 2"),
         ("misbehave", "mode = \"trap\"\nafter = 1"),
     ]);
-    let batch = [tick(0, 100.0, 1), tick(1, 100.0, 1)];
+    let batch = [tick(0, 100.0, 1), tick(1, 100.0, 5)];
     chain.process(&batch).expect("batch 0 behaves");
 
-    let err = chain.process(&batch).unwrap_err();
+    let judgement = chain.process(&batch).expect("the fault is contained");
 
+    let err = &judgement.faults()[0];
     assert_eq!(err.plugin, "misbehave");
     assert_eq!(err.slot, "misbehave");
     assert_eq!(err.batch, 1);
@@ -217,11 +218,23 @@ fn a_trapping_plugin_is_an_error_naming_it_and_the_batch() {
             .starts_with("plugin 'misbehave' in slot 'misbehave' failed on batch 1: trapped"),
         "{err}"
     );
+    // The tick the threshold dropped keeps its verdict; the one that reached
+    // the faulting slot is rejected with the fault as the reason.
+    assert!(matches!(
+        &judgement.verdicts()[0],
+        Verdict::Dropped { slot: 0, .. }
+    ));
+    match &judgement.verdicts()[1] {
+        Verdict::Dropped { slot: 1, reason } => {
+            assert!(reason.starts_with("plugin fault: trapped"), "{reason}")
+        }
+        other => panic!("expected the fault as the reason, got {other:?}"),
+    }
 
-    // The host goes on: the slot is down until recovered, then serves again.
-    assert_eq!(chain.process(&batch).unwrap_err().fault, Fault::Down);
-    chain.recover().unwrap();
-    assert_eq!(chain.process(&batch).unwrap().kept(), 2);
+    // The instance was rebuilt: the next batch is judged again.
+    let next = chain.process(&batch).unwrap();
+    assert!(next.faults().is_empty());
+    assert_eq!(next.kept(), 1);
     assert_eq!(chain.slots()[1].stats().faults, 1);
 }
 
@@ -234,11 +247,12 @@ fn verdicts_that_break_the_contract_are_a_fault() {
     ] {
         let mut chain = chain(&[("misbehave", &format!("mode = \"{mode}\""))]);
 
-        let err = chain
+        let judgement = chain
             .process(&[tick(0, 1.0, 1), tick(1, 1.0, 1), tick(2, 1.0, 1)])
-            .unwrap_err();
+            .unwrap();
 
-        match err.fault {
+        assert_eq!(judgement.kept(), 0, "{mode}: the batch is rejected");
+        match judgement.faults()[0].fault.clone() {
             Fault::Invalid(problem) => assert!(problem.contains(expected), "{mode}: {problem}"),
             other => panic!("{mode}: expected invalid verdicts, got {other:?}"),
         }

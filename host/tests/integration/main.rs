@@ -8,4 +8,6 @@ mod compose;
 mod kafka;
 mod loading;
 mod produce;
+mod sandbox;
 mod support;
+mod swap;

@@ -23,9 +23,9 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use tickhost::chain::load_plugins;
+use tickhost::chain::load_lineup;
 use tickhost::config::Config;
-use tickhost::kafka::{ServeOptions, serve};
+use tickhost::kafka::{PartitionChains, ServeOptions, serve};
 use tickhost::plugin::ComponentCache;
 
 use crate::support::{component, runtime, scratch, workspace};
@@ -657,14 +657,20 @@ fn produced_ticks_go_through_the_host_to_its_outputs() {
         component("threshold")
     );
     let config = Config::parse(&text, Path::new(".")).unwrap();
-    let plugins = load_plugins(runtime(), &ComponentCache::new(None), &config).unwrap();
+    let lineup = load_lineup(runtime(), &ComponentCache::new(None), &config).unwrap();
     let options = ServeOptions {
         stop_after: Some(6),
         report: false,
     };
     let tokio = tokio::runtime::Runtime::new().unwrap();
     let served = tokio
-        .block_on(serve(&config, plugins, options, std::future::pending()))
+        .block_on(serve(
+            &config,
+            lineup,
+            PartitionChains::new(),
+            options,
+            std::future::pending(),
+        ))
         .unwrap();
 
     assert_eq!(served.counters.consumed, 6);

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use tickhost::chain::Chain;
+use tickhost::config::Config;
 use tickhost::plugin::{ComponentCache, Limits, LoadError, Plugin, Runtime};
 use tickhost::tick::Tick;
 
@@ -98,6 +99,28 @@ pub fn chain(slots: &[(&str, &str)]) -> Chain {
         })
         .collect();
     Chain::new(plugins).expect("the chain starts")
+}
+
+/// A chain from configuration text: `preamble` (top-level keys and
+/// sections such as `[sandbox]`), then one slot per (plugin crate, slot
+/// keys such as `on-fault`, parameters in TOML), each slot named after its
+/// plugin.
+pub fn configured_chain(preamble: &str, slots: &[(&str, &str, &str)]) -> Chain {
+    let text = config_text(preamble, slots);
+    let config = Config::parse(&text, Path::new("")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    Chain::load(runtime(), &ComponentCache::new(None), &config).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The configuration text of [`configured_chain`].
+pub fn config_text(preamble: &str, slots: &[(&str, &str, &str)]) -> String {
+    let mut text = format!("{preamble}\n");
+    for (name, keys, params) in slots {
+        text.push_str(&format!(
+            "[[slot]]\nname = \"{name}\"\npath = {}\n{keys}\n[slot.params]\n{params}\n",
+            toml::Value::String(component(name).display().to_string())
+        ));
+    }
+    text
 }
 
 /// A GOOG tick at `minute` minutes past a fixed start.
