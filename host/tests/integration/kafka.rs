@@ -39,6 +39,8 @@ fn config(dir: &Path, broker: &Broker, extra_properties: &str) -> PathBuf {
             component(plugin)
         ));
     }
+    // Two hosts run side by side: each asks the system for its admin port.
+    text.push_str("[admin]\nlisten = \"127.0.0.1:0\"\n");
     text.push_str(&format!(
         "[kafka]\nbrokers = \"{}\"\ngroup-id = \"tickhost-test\"\nbatch-max = 256\n\
          batch-wait = \"10ms\"\ncheckpoint-interval = \"200ms\"\n[kafka.properties]\n\
