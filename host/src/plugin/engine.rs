@@ -37,17 +37,31 @@ impl Runtime {
     /// Creates the engine, links WASI, and starts the epoch clock. The clock
     /// thread ends by itself once the last clone of the engine is dropped.
     pub fn new() -> anyhow::Result<Runtime> {
+        Runtime::build(true)
+    }
+
+    /// A runtime whose calls have no deadline: the generated code carries no
+    /// epoch checks, so a looping plugin loops for ever. It exists to
+    /// measure what deadlines cost (`cargo bench -p tickhost --bench
+    /// swap`); never run plugins you do not control on it.
+    pub fn without_deadlines() -> anyhow::Result<Runtime> {
+        Runtime::build(false)
+    }
+
+    fn build(deadlines: bool) -> anyhow::Result<Runtime> {
         let mut config = Config::new();
         config
             .wasm_component_model(true)
-            .epoch_interruption(true)
+            .epoch_interruption(deadlines)
             .cranelift_opt_level(OptLevel::Speed);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
 
-        start_epoch_clock(&engine);
+        if deadlines {
+            start_epoch_clock(&engine);
+        }
         Ok(Runtime {
             inner: Arc::new(Inner { engine, linker }),
         })
