@@ -8,7 +8,8 @@
 //!   messages turned into output messages;
 //! - [`state`]: plugin state checkpointed to a compacted topic;
 //! - [`counters`]: what happened to every consumed message;
-//! - [`serve`]: the consume, process, produce, commit loop and rebalances.
+//! - [`serve`](mod@serve): the consume, process, produce, commit loop and
+//!   rebalances.
 //!
 //! Delivery is at least once: a batch's offsets are committed only after
 //! every output of the batch is acknowledged by the broker.

@@ -537,12 +537,15 @@ impl Host<'_> {
     /// checkpoint interval.
     async fn checkpoint_all(&mut self) -> anyhow::Result<()> {
         let mut commits = TopicPartitionList::new();
+        let mut written = 0;
         let outputs: Vec<Output> = {
             let mut shared = self.shared.lock();
             let mut outputs = Vec::new();
             for state in shared.partitions.values_mut() {
-                if let Some(output) = checkpoint_output(self.kafka, state)? {
-                    outputs.push(output);
+                let chunks = checkpoint_outputs(self.kafka, state)?;
+                if !chunks.is_empty() {
+                    written += 1;
+                    outputs.extend(chunks);
                 }
                 if let Some(next) = state.next_offset {
                     commits.add_partition_offset(
@@ -554,7 +557,6 @@ impl Host<'_> {
             }
             outputs
         };
-        let written = outputs.len() as u64;
         self.produce(outputs).await?;
         Counters::add(&self.counters.checkpoints, written);
         if commits.count() > 0
@@ -608,42 +610,55 @@ impl Host<'_> {
     }
 }
 
-/// The checkpoint message of a partition, if it has processed anything.
-fn checkpoint_output(
+/// The messages of a partition's checkpoint (its chunks), none if it has
+/// processed nothing.
+fn checkpoint_outputs(
     kafka: &KafkaConfig,
     state: &mut PartitionState,
-) -> anyhow::Result<Option<Output>> {
+) -> anyhow::Result<Vec<Output>> {
     let Some(offset) = state.next_offset else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let checkpoint = Checkpoint::take(&mut state.chain, offset)
         .with_context(|| format!("failed to snapshot partition {}", state.partition))?;
-    Ok(Some(Output {
-        topic: kafka.topics.state.clone(),
-        key: Some(state::key(&kafka.topics.input, state.partition).into_bytes()),
-        payload: checkpoint.to_bytes(),
-        headers: Vec::new(),
-    }))
+    Ok(checkpoint.messages(kafka, state.partition))
 }
 
-/// Writes a partition's checkpoint and waits for it, from a callback.
+/// Writes a partition's checkpoint and waits until every chunk of it is
+/// acknowledged, from a callback.
 fn checkpoint_blocking(
     producer: &FutureProducer,
     kafka: &KafkaConfig,
     state: &mut PartitionState,
 ) -> anyhow::Result<bool> {
-    let Some(output) = checkpoint_output(kafka, state)? else {
+    let outputs = checkpoint_outputs(kafka, state)?;
+    if outputs.is_empty() {
         return Ok(false);
-    };
-    let delivery = producer
-        .send_result(record(&output))
-        .map_err(|(e, _)| e)
-        .context("failed to produce a checkpoint")?;
-    match futures::executor::block_on(delivery) {
-        Ok(Ok(_)) => Ok(true),
-        Ok(Err((e, _))) => Err(e).context("the broker refused a checkpoint"),
-        Err(_) => bail!("the producer closed before the checkpoint was confirmed"),
     }
+    let mut pending = Vec::with_capacity(outputs.len());
+    for output in &outputs {
+        loop {
+            match producer.send_result(record(output)) {
+                Ok(delivery) => {
+                    pending.push(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // The local queue is full: let some deliveries finish.
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(e).context("failed to produce a checkpoint"),
+            }
+        }
+    }
+    for delivery in futures::executor::block_on(futures::future::join_all(pending)) {
+        match delivery {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => return Err(e).context("the broker refused a checkpoint"),
+            Err(_) => bail!("the producer closed before the checkpoint was confirmed"),
+        }
+    }
+    Ok(true)
 }
 
 fn record(output: &Output) -> FutureRecord<'_, [u8], [u8]> {

@@ -1,5 +1,6 @@
 //! `tickhost serve` against a real broker (tansu): the round trip, dead
-//! letters, a crash, a broker restart, and two hosts sharing a group.
+//! letters, a crash, a broker restart, two hosts sharing a group, and plugin
+//! state too large for one message.
 //!
 //! Each test starts its own broker and runs the `tickhost` binary as a
 //! separate process, so that it can be killed as a crash would kill it.
@@ -32,8 +33,19 @@ const SLOTS: [(&str, &str, &str); 3] = [
 
 /// Writes a configuration of the three plugins for `broker`.
 fn config(dir: &Path, broker: &Broker, extra_properties: &str) -> PathBuf {
+    config_of(&SLOTS, dir, broker, extra_properties)
+}
+
+/// Writes a configuration of `slots` (name, plugin, parameters) for
+/// `broker`.
+fn config_of(
+    slots: &[(&str, &str, &str)],
+    dir: &Path,
+    broker: &Broker,
+    extra_properties: &str,
+) -> PathBuf {
     let mut text = String::from("batch-size = 256\n");
-    for (slot, plugin, params) in SLOTS {
+    for &(slot, plugin, params) in slots {
         text.push_str(&format!(
             "[[slot]]\nname = \"{slot}\"\npath = {:?}\n[slot.params]\n{params}\n",
             component(plugin)
@@ -225,17 +237,25 @@ fn messages(ticks: &[Tick]) -> Vec<(String, Vec<u8>)> {
 /// What the chain, run in this process on the whole stream, says about each
 /// tick: `None` for kept with its avg, `Some(slot)` for dropped.
 fn expected(ticks: &[Tick]) -> HashMap<(String, i64), (Option<String>, f64)> {
-    let slots: Vec<(&str, &str)> = SLOTS
+    expected_of(&SLOTS, ticks)
+}
+
+/// [`expected`] for a chain of `slots`, of which the last annotates `avg`.
+fn expected_of(
+    slots: &[(&str, &str, &str)],
+    ticks: &[Tick],
+) -> HashMap<(String, i64), (Option<String>, f64)> {
+    let plugins: Vec<(&str, &str)> = slots
         .iter()
         .map(|&(_, plugin, params)| (plugin, params))
         .collect();
-    let mut chain = chain(&slots);
+    let mut chain = chain(&plugins);
     let judgement = chain.process(ticks).unwrap();
     let mut expected = HashMap::new();
     for (i, tick) in ticks.iter().enumerate() {
         let outcome = match &judgement.verdicts()[i] {
             Verdict::Kept => (None, judgement.annotations_of(i as u32)[0].value),
-            Verdict::Dropped { slot, .. } => (Some(SLOTS[*slot].0.to_string()), 0.0),
+            Verdict::Dropped { slot, .. } => (Some(slots[*slot].0.to_string()), 0.0),
         };
         expected.insert((tick.symbol.clone(), tick.ts), outcome);
     }
@@ -524,4 +544,120 @@ fn a_second_host_takes_over_partitions_with_their_windows() {
     // Every average after the takeover equals the uninterrupted run's.
     assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
     assert!(log.contains("partition state restored"), "{log}");
+}
+
+/// The shipped chain with day-long windows: every tick of the stream below
+/// stays in the state of spike and moving-average.
+const DAY_SLOTS: [(&str, &str, &str); 3] = [
+    ("spike", "spike", "max-change-pct = 2.0\nwindow = \"1d\""),
+    ("volume", "threshold", "min-volume = 1_000_000"),
+    ("moving-average", "moving-average", "window = \"1d\""),
+];
+
+/// What the state topic holds: for each checkpoint id, the chunk count its
+/// headers give, the chunks read and their bytes.
+fn checkpoints(messages: &[OwnedMessage]) -> HashMap<String, (usize, usize, usize)> {
+    let mut found: HashMap<String, (usize, usize, usize)> = HashMap::new();
+    for message in messages {
+        let header = |name: &str| {
+            let headers = message.headers()?;
+            let value = headers.iter().find(|h| h.key == name)?.value?;
+            Some(String::from_utf8_lossy(value).into_owned())
+        };
+        let (Some(id), Some(count)) = (header("tickhost.checkpoint"), header("tickhost.chunks"))
+        else {
+            continue;
+        };
+        let entry = found.entry(id).or_default();
+        entry.0 = count.parse().unwrap();
+        entry.1 += 1;
+        entry.2 += message.payload().map_or(0, <[u8]>::len);
+    }
+    found
+}
+
+#[test]
+fn state_larger_than_a_message_is_checkpointed_in_chunks_and_restored() {
+    let broker = Broker::start("big-state");
+    broker.create_topic("ticks", 1);
+    let dir = scratch("kafka-big-state");
+    // 32 symbols a minute apart: 1,250 minutes each, all inside a day.
+    let ticks = ticks(40_000, 32);
+    let expected = expected_of(&DAY_SLOTS, &ticks);
+    let (first, second) = ticks.split_at(32_000);
+    let config = config_of(
+        &DAY_SLOTS,
+        &dir,
+        &broker,
+        "\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"",
+    );
+
+    // The state after the first part is more than one message may hold.
+    let plugins: Vec<(&str, &str)> = DAY_SLOTS
+        .iter()
+        .map(|&(_, p, params)| (p, params))
+        .collect();
+    let mut reference = chain(&plugins);
+    reference.process(first).unwrap();
+    let state: usize = reference.snapshot().unwrap().iter().map(Vec::len).sum();
+    assert!(state > 1_000_000, "the state is only {state} bytes");
+
+    // One host judges the first part alone; a second one joining makes it
+    // checkpoint at revocation, and whichever gets the partition restores.
+    publish(&broker, "ticks", &messages(first));
+    let one = Host::start(&config, dir.join("host-1.log"));
+    let kept_first = expected_of(&DAY_SLOTS, first)
+        .values()
+        .filter(|(slot, _)| slot.is_none())
+        .count();
+    read_until(&broker, "ticks.processed", |m| m.len() >= kept_first);
+    let two = Host::start(&config, dir.join("host-2.log"));
+    let deadline = Instant::now() + OUTPUT_TIMEOUT;
+    while !(one.log() + &two.log()).contains("partition state restored") {
+        assert!(
+            Instant::now() < deadline,
+            "no host restored the partition:\n{}\n---\n{}",
+            one.log(),
+            two.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The first host leaves (checkpointing if it holds the partition); the
+    // second goes on with the restored windows.
+    let log_one = one.stop();
+    publish(&broker, "ticks", &messages(second));
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
+    let rejected = read_until(&broker, "ticks.rejected", |m| {
+        distinct(m) >= ticks.len() - kept
+    });
+    let log_two = two.stop();
+
+    // Every average after the hand-over equals the uninterrupted run's: the
+    // day-long windows came through whole.
+    assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
+    assert!(log_one.contains("partition revoked"), "{log_one}");
+    assert!(
+        !log_one.contains("checkpoint at revocation failed"),
+        "{log_one}"
+    );
+    assert!(log_two.contains("partition state restored"), "{log_two}");
+
+    // The checkpoints were written in chunks below the message limit.
+    let limit = tickhost::kafka::state::CHUNK_BYTES;
+    let state = read_until(&broker, "tickhost.state", |m| {
+        checkpoints(m)
+            .values()
+            .any(|&(count, read, bytes)| count > 1 && read == count && bytes > 1_000_000)
+    });
+    assert!(state.iter().all(|m| m.payload().unwrap().len() <= limit));
+    let (count, _, bytes) = checkpoints(&state)
+        .into_values()
+        .max_by_key(|&(_, _, bytes)| bytes)
+        .unwrap();
+    eprintln!(
+        "big-state test: {} checkpoint chunks; the largest checkpoint {bytes} bytes in {count} chunks",
+        state.len()
+    );
 }
