@@ -1,22 +1,24 @@
 //! `tickhost fetch`: one request to Alpha Vantage, the answer saved as it
 //! came (with the key redacted), and what it is said on stderr. An error
-//! answer is saved too, then reported as the command's error.
+//! answer is saved too, then reported as the command's error (exit code 78
+//! for a refused key, as `produce`).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::Args;
 
 use tickhost::produce::client::{Client, Fetch};
 use tickhost::produce::config::ApiKey;
-use tickhost::produce::response::{self, Response};
+use tickhost::produce::response::{self, ApiError, Response};
 
-use super::produce::{FunctionArg, load};
+use super::produce::{FunctionArg, load, redacted, symbols};
 use super::serve::tokio_runtime;
+use super::{EXIT_BAD_KEY, Exit};
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// The symbol to ask for.
+    /// The symbol to ask for (upper case: `goog` is asked for as `GOOG`).
     #[arg(long)]
     symbol: String,
 
@@ -48,8 +50,7 @@ pub fn execute(args: FetchArgs) -> anyhow::Result<()> {
         .base_url
         .clone()
         .unwrap_or(config.alphavantage.base_url.clone());
-    fetch(args, &base_url, config.alphavantage.timeout, &key)
-        .map_err(|e| anyhow!(key.redact(&format!("{e:#}"))))
+    fetch(args, &base_url, config.alphavantage.timeout, &key).map_err(|e| redacted(&key, e))
 }
 
 fn fetch(
@@ -60,10 +61,11 @@ fn fetch(
 ) -> anyhow::Result<()> {
     let client = Client::new(base_url, key.clone(), timeout)?;
     let function = args.function.function(&args.interval);
-    let url = client.display_url(&args.symbol, &function);
+    let symbol = symbols(std::slice::from_ref(&args.symbol))?.remove(0);
+    let url = client.display_url(&symbol, &function);
 
     let body = tokio_runtime()?
-        .block_on(client.fetch(&args.symbol, &function))
+        .block_on(client.fetch(&symbol, &function))
         .with_context(|| format!("failed to fetch {url}"))?;
     std::fs::write(&args.out, &body)
         .with_context(|| format!("failed to write '{}'", args.out.display()))?;
@@ -82,6 +84,12 @@ fn fetch(
         ),
         Ok(Ok(Response::Quote(quote))) => eprintln!("a quote of {} field(s)", quote.fields.len()),
         Ok(Err(unexpected)) => bail!("the answer is not a series or quote: {unexpected}"),
+        Err(error @ ApiError::InvalidKey(_)) => {
+            return Err(anyhow::Error::new(Exit {
+                code: EXIT_BAD_KEY,
+                message: format!("the answer is an error: {error}"),
+            }));
+        }
         Err(error) => bail!("the answer is an error: {error}"),
     }
     Ok(())

@@ -64,6 +64,25 @@ enum PluginCommand {
     Rollback(admin::RollbackArgs),
 }
 
+/// The exit code of a missing or refused Alpha Vantage key (`EX_CONFIG`
+/// of sysexits.h), so that whoever restarts a failed producer can tell a
+/// failure that no restart cures from one that a restart may.
+pub const EXIT_BAD_KEY: u8 = 78;
+
+/// An error that ends the process with its own exit code; any other error
+/// exits with 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+/// The exit code for `error`.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    error.downcast_ref::<Exit>().map_or(1, |exit| exit.code)
+}
+
 /// Runs the command the arguments name.
 pub fn execute(args: Args) -> anyhow::Result<()> {
     let cache = if args.no_cache {

@@ -1,6 +1,10 @@
 //! `tickhost produce`: polls Alpha Vantage for the given symbols and
 //! publishes each new tick to the input topic, until stopped or its rounds
-//! are done; and what `fetch` shares with it: the configuration and the key.
+//! are done; and what `fetch` shares with it: the configuration, the key,
+//! the symbols, and errors printed without the key.
+//!
+//! Exit codes: 0 when the rounds are done or the producer is stopped,
+//! [`EXIT_BAD_KEY`] (78) when the key is missing or refused, 1 otherwise.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,14 +18,16 @@ use tickhost::produce::budget::Budget;
 use tickhost::produce::client::{Client, Function};
 use tickhost::produce::clock::SystemClock;
 use tickhost::produce::config::{API_KEY_ENV, ApiKey};
-use tickhost::produce::poll::{PollOptions, Poller};
+use tickhost::produce::poll::{PollOptions, Poller, ProduceError, normalise_symbol};
 use tickhost::produce::publish::{KafkaSink, last_published};
 
 use super::serve::{shutdown_signal, tokio_runtime};
+use super::{EXIT_BAD_KEY, Exit, exit_code};
 
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
     /// A symbol to poll; repeat for more. They share one request budget.
+    /// Symbols are upper case: `goog` is asked for as `GOOG`.
     #[arg(long = "symbol", required = true)]
     symbols: Vec<String>,
 
@@ -75,11 +81,36 @@ impl FunctionArg {
 pub fn execute(args: ProduceArgs) -> anyhow::Result<()> {
     let (config, key) = load(args.config.as_deref())?;
     // Whatever goes wrong below, the message is printed without the key.
-    produce(args, config, &key).map_err(|e| anyhow!(key.redact(&format!("{e:#}"))))
+    produce(args, config, &key).map_err(|e| redacted(&key, e))
+}
+
+/// `error` with the key taken out of its message, its exit code kept.
+pub fn redacted(key: &ApiKey, error: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(Exit {
+        code: exit_code(&error),
+        message: key.redact(&format!("{error:#}")),
+    })
+}
+
+/// The symbols as the API is asked for them: upper case, each once. A
+/// symbol that was not written so is noted.
+pub fn symbols(given: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut symbols: Vec<String> = Vec::new();
+    for text in given {
+        let symbol = normalise_symbol(text).map_err(|e| anyhow!(e))?;
+        if symbol != *text {
+            tracing::info!(given = %text, %symbol, "symbols are upper case; asking for {symbol}");
+        }
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+    }
+    Ok(symbols)
 }
 
 fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()> {
     let interval = interval(&args.interval)?;
+    let symbols = symbols(&args.symbols)?;
     let base_url = args
         .base_url
         .as_deref()
@@ -90,7 +121,7 @@ fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()
         .unwrap_or(config.kafka.topics.input.clone());
     let client = Client::new(base_url, key.clone(), config.alphavantage.timeout)?;
     let options = PollOptions {
-        symbols: args.symbols.clone(),
+        symbols,
         function: args.function.function(&args.interval),
         interval,
         rounds: args.rounds,
@@ -114,7 +145,11 @@ fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()
     let (summary, result) = tokio.block_on(async {
         let mut sink = KafkaSink::new(&config.kafka, &topic)?;
         let clock = SystemClock::default();
-        let budget = Budget::new(config.alphavantage.per_minute, config.alphavantage.per_day);
+        let budget = Budget::new(
+            config.alphavantage.per_minute,
+            config.alphavantage.per_day,
+            config.alphavantage.min_gap,
+        );
         let poller = Poller::new(&client, &clock, &mut sink, budget, last);
         anyhow::Ok(poller.run(&options, shutdown_signal()).await)
     })?;
@@ -122,8 +157,14 @@ fn produce(args: ProduceArgs, config: Config, key: &ApiKey) -> anyhow::Result<()
     for (symbol, reason) in &summary.refused {
         eprintln!("refused '{symbol}': {reason}");
     }
-    result?;
-    Ok(())
+    match result {
+        Ok(()) => Ok(()),
+        Err(e @ ProduceError::InvalidKey(_)) => Err(anyhow::Error::new(Exit {
+            code: EXIT_BAD_KEY,
+            message: e.to_string(),
+        })),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The configuration (the file's when one is named) and the API key.
@@ -132,10 +173,11 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<(Config, ApiKey)> {
         Some(path) => Config::load(path)?,
         None => Config::parse("", Path::new(".")).map_err(|e| anyhow!("{e}"))?,
     };
-    let key = config.alphavantage.api_key.clone().with_context(|| {
-        format!(
+    let key = config.alphavantage.api_key.clone().ok_or_else(|| Exit {
+        code: EXIT_BAD_KEY,
+        message: format!(
             "no Alpha Vantage API key: set {API_KEY_ENV} or [alphavantage] api-key in the config"
-        )
+        ),
     })?;
     Ok((config, key))
 }

@@ -6,6 +6,7 @@
 //! base-url = "https://www.alphavantage.co"
 //! per-minute = 5           # the free tier's limits
 //! per-day = 25
+//! min-gap = "1s"           # between two requests: the free tier allows 1 a second
 //! timeout = "10s"
 //! retry-backoff = "1s"     # first wait after a timeout, 5xx, refused connection
 //! rate-limit-backoff = "15s"  # first wait after a rate-limit answer
@@ -35,6 +36,9 @@ pub const DEFAULT_PER_MINUTE: u32 = 5;
 /// The free tier allows 25 requests a day.
 pub const DEFAULT_PER_DAY: u32 = 25;
 
+/// The free tier allows one request a second.
+pub const DEFAULT_MIN_GAP: Duration = Duration::from_secs(1);
+
 /// How long one request may take. The API usually answers within a second;
 /// past ten it is stuck, and retrying is better than waiting on.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,15 +60,59 @@ impl ApiKey {
         &self.0
     }
 
-    /// `text` with every occurrence of the key, as it is and URL-encoded,
-    /// replaced by [`REDACTED`].
+    /// `text` with every occurrence of the key replaced by [`REDACTED`]:
+    /// the key as it is, and in every way a URL or a JSON string may write
+    /// it. Each of its bytes may appear as itself or percent-encoded in
+    /// either case of hex (RFC 3986 leaves `~` alone, form encoding writes
+    /// `%7E`), a space also as `+` (form encoding), and `"`, `\\` and `/`
+    /// also backslash-escaped (JSON), in any mix.
     pub fn redact(&self, text: &str) -> String {
         if self.0.is_empty() {
             return text.to_string();
         }
-        let encoded: String = url_encode(&self.0);
-        text.replace(&self.0, REDACTED).replace(&encoded, REDACTED)
+        let key = self.0.as_bytes();
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            match match_key(key, &bytes[at..]) {
+                Some(len) => {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    at += len;
+                }
+                None => {
+                    out.push(bytes[at]);
+                    at += 1;
+                }
+            }
+        }
+        // A match starts and ends where the key's characters do, so the
+        // text stays UTF-8; lossy only as a guard.
+        String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// The length of the key written at the start of `text`, in any of the
+/// forms [`ApiKey::redact`] knows.
+fn match_key(key: &[u8], text: &[u8]) -> Option<usize> {
+    let Some((&byte, key_rest)) = key.split_first() else {
+        return Some(0);
+    };
+    // The ways `byte` may be written at the start of `text`. A backslash
+    // may be itself or the start of `\\`, so every way is tried in turn.
+    let raw = text.first() == Some(&byte);
+    let percent = text.len() >= 3 && text[0] == b'%' && hex_byte(text[1], text[2]) == Some(byte);
+    let plus = byte == b' ' && text.first() == Some(&b'+');
+    let escaped = matches!(byte, b'"' | b'\\' | b'/') && text.starts_with(&[b'\\', byte]);
+    [(raw, 1), (percent, 3), (plus, 1), (escaped, 2)]
+        .into_iter()
+        .filter(|&(applies, _)| applies)
+        .find_map(|(_, len)| match_key(key_rest, &text[len..]).map(|rest| len + rest))
+}
+
+fn hex_byte(high: u8, low: u8) -> Option<u8> {
+    let digit = |c: u8| (c as char).to_digit(16);
+    Some((digit(high)? * 16 + digit(low)?) as u8)
 }
 
 impl fmt::Debug for ApiKey {
@@ -79,19 +127,6 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// Percent-encodes what is not unreserved in a URL query (RFC 3986).
-fn url_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// How tickhost talks to Alpha Vantage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlphaVantageConfig {
@@ -102,6 +137,8 @@ pub struct AlphaVantageConfig {
     pub per_minute: u32,
     /// Requests allowed in any 24 hours, across every symbol.
     pub per_day: u32,
+    /// The least time between two requests, across every symbol.
+    pub min_gap: Duration,
     /// The most one request may take.
     pub timeout: Duration,
     /// Backoff after a timeout, a 5xx or a refused connection.
@@ -117,6 +154,7 @@ impl Default for AlphaVantageConfig {
             base_url: DEFAULT_BASE_URL.to_string(),
             per_minute: DEFAULT_PER_MINUTE,
             per_day: DEFAULT_PER_DAY,
+            min_gap: DEFAULT_MIN_GAP,
             timeout: DEFAULT_TIMEOUT,
             retry: backoff::TRANSIENT,
             rate_limit: backoff::RATE_LIMIT,
@@ -132,6 +170,7 @@ pub(crate) struct AlphaVantageFile {
     base_url: Option<String>,
     per_minute: Option<u32>,
     per_day: Option<u32>,
+    min_gap: Option<String>,
     timeout: Option<String>,
     retry_backoff: Option<String>,
     rate_limit_backoff: Option<String>,
@@ -169,6 +208,10 @@ impl AlphaVantageFile {
                 return Err("alphavantage.per-day must be at least 1".to_string());
             }
             config.per_day = n;
+        }
+        if let Some(text) = self.min_gap {
+            config.min_gap =
+                duration::parse(&text).map_err(|e| format!("alphavantage.min-gap: {e}"))?;
         }
         if let Some(text) = self.timeout {
             config.timeout =
@@ -212,10 +255,17 @@ mod tests {
     #[test]
     fn limits_and_timeout_are_read_and_checked() {
         let config = resolve(
-            "per-minute = 75\nper-day = 1000\ntimeout = \"2s\"\nretry-backoff = \"10ms\"",
+            "per-minute = 75\nper-day = 1000\ntimeout = \"2s\"\nretry-backoff = \"10ms\"\n\
+             min-gap = \"250ms\"",
             None,
         )
         .unwrap();
+        assert_eq!(config.min_gap, Duration::from_millis(250));
+        assert_eq!(
+            resolve("", None).unwrap().min_gap,
+            Duration::from_secs(1),
+            "one request a second unless told otherwise"
+        );
         assert_eq!(config.retry.base, Duration::from_millis(10));
         assert_eq!(config.rate_limit, backoff::RATE_LIMIT);
         assert_eq!(config.per_minute, 75);
@@ -247,5 +297,31 @@ mod tests {
             key.redact("apikey=S3CRET+KEY and apikey=S3CRET%2BKEY"),
             "apikey=REDACTED and apikey=REDACTED"
         );
+    }
+
+    #[test]
+    fn every_encoding_of_the_key_is_redacted() {
+        let key = ApiKey::new(r#"K~E Y/\"q"#);
+        let forms = [
+            r#"K~E Y/\"q"#,            // as it is
+            "K%7EE+Y%2F%5C%22q",       // form-encoded, as the request's URL has it
+            "K~E%20Y%2F%5C%22q",       // RFC 3986
+            "K%7eE%20Y%2f%5c%22q",     // lower-case hex
+            "K%7E%45%20%59/%5C%22%71", // more encoded than needed
+            r#"K~E Y\/\\\"q"#,         // JSON-escaped
+        ];
+        for form in forms {
+            let text = format!("é before {form} after {form}");
+            assert_eq!(
+                key.redact(&text),
+                "é before REDACTED after REDACTED",
+                "{form}"
+            );
+        }
+        // Near misses stay as they are.
+        for text in ["K~E", r#"K~E  Y/\"q"#, r#"K~E+Y/\"Q"#, r#"K%7GE Y/\"q"#] {
+            assert_eq!(key.redact(text), text);
+        }
+        assert_eq!(ApiKey::new("").redact("text"), "text");
     }
 }

@@ -14,10 +14,18 @@
 //!
 //! Duplicates: a symbol's ticks go out in event-time order and only those
 //! after its last published event time, which is recovered from the topic
-//! at start ([`super::publish::last_published`]), so neither overlapping
-//! answers nor a restart publish a tick twice.
+//! at start ([`super::publish::last_published`]), so overlapping answers
+//! and a restart do not publish a bar twice. A quote carries no time of its
+//! own (its tick is stamped when it is received), so a quote whose trading
+//! day, price and volume are those last published for its symbol is
+//! skipped instead; that memory lives in the process, and the first quote
+//! after a restart is published even if unchanged.
+//!
+//! The request budget ([`Budget`]) may hold a request back; when it holds
+//! one back for longer than the polling interval, the loop says so at WARN,
+//! since ticks then arrive later than the interval promises.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -30,6 +38,23 @@ use super::client::{Fetch, Function, TransportError};
 use super::clock::Clock;
 use super::publish::{PublishError, Sink};
 use super::response::{self, ApiError, Response};
+
+/// A symbol as a user wrote it (`goog`), as the API is asked for it and
+/// ticks carry it (`GOOG`): upper case, and otherwise one that a tick
+/// accepts ([`crate::tick`]), so that a symbol whose every tick would be
+/// refused is refused up front, with the reason.
+pub fn normalise_symbol(text: &str) -> Result<String, String> {
+    let symbol = text.trim().to_ascii_uppercase();
+    crate::tick::RawTick {
+        symbol,
+        ts: 0,
+        price: 1.0,
+        volume: 0,
+    }
+    .validate()
+    .map(|tick| tick.symbol)
+    .map_err(|e| format!("symbol {text:?}: {e}"))
+}
 
 /// What the loop polls, and how often.
 #[derive(Debug, Clone)]
@@ -73,7 +98,8 @@ pub enum ProduceError {
 pub struct Summary {
     pub requests: u64,
     pub published: u64,
-    /// Ticks already published before (overlapping answers, a restart).
+    /// Ticks already published before (overlapping answers, a restart,
+    /// an unchanged quote).
     pub duplicates: u64,
     /// Rows that were not ticks, each counted once.
     pub rejected: u64,
@@ -100,6 +126,49 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// How many rejected rows are remembered as reported. An answer repeats a
+/// bad row only while the row is in the API's window (100 bars per symbol
+/// for a compact series), so this covers a hundred symbols; a row pushed
+/// out of the memory by newer ones is reported again if it comes back.
+pub const REPORTED_ROWS: usize = 10_000;
+
+/// The rows already reported, the oldest forgotten first past a capacity,
+/// so that a producer that runs for months does not grow without bound.
+#[derive(Debug)]
+struct Reported {
+    capacity: usize,
+    rows: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Reported {
+    fn new(capacity: usize) -> Reported {
+        Reported {
+            capacity: capacity.max(1),
+            rows: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Whether `row` is new; it is remembered either way.
+    fn insert(&mut self, row: &str) -> bool {
+        if self.rows.contains(row) {
+            return false;
+        }
+        if self.order.len() >= self.capacity
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.rows.remove(&oldest);
+        }
+        self.rows.insert(row.to_string());
+        self.order.push_back(row.to_string());
+        true
+    }
+}
+
+/// What identifies a quote's content: its trading day, price and volume.
+type QuoteKey = (String, f64, u64);
+
 /// The loop's state.
 pub struct Poller<'a> {
     fetch: &'a dyn Fetch,
@@ -110,7 +179,12 @@ pub struct Poller<'a> {
     last: HashMap<String, i64>,
     /// Rows already reported as rejected, so a row that every overlapping
     /// answer repeats is counted and logged once.
-    reported: HashSet<String>,
+    reported: Reported,
+    /// Each symbol's last published quote, so that an unchanged quote is
+    /// not published again with a newer receive time.
+    last_quote: HashMap<String, QuoteKey>,
+    /// The wall-clock time, UTC epoch ms, that stamps a received quote.
+    received_ms: fn() -> i64,
     rng: StdRng,
     summary: Summary,
 }
@@ -130,10 +204,20 @@ impl<'a> Poller<'a> {
             sink,
             budget,
             last,
-            reported: HashSet::new(),
+            reported: Reported::new(REPORTED_ROWS),
+            last_quote: HashMap::new(),
+            received_ms: || jiff::Timestamp::now().as_millisecond(),
             rng: StdRng::from_rng(&mut rand::rng()),
             summary: Summary::default(),
         }
+    }
+
+    /// The same loop, stamping quotes with `received_ms` instead of the
+    /// system's time, for tests.
+    #[cfg(test)]
+    fn with_receive_time(mut self, received_ms: fn() -> i64) -> Poller<'a> {
+        self.received_ms = received_ms;
+        self
     }
 
     /// Polls until the rounds are done or `shutdown` resolves; the summary
@@ -191,7 +275,16 @@ impl<'a> Poller<'a> {
         let mut transient = Backoff::new(options.retry);
         let mut limited = Backoff::new(options.rate_limit);
         loop {
-            self.budget.acquire(self.clock).await;
+            let waited = self.budget.acquire(self.clock).await;
+            if waited > options.interval {
+                tracing::warn!(
+                    %symbol,
+                    waited_s = waited.as_secs(),
+                    interval_s = options.interval.as_secs(),
+                    "the request budget (alphavantage.per-minute, per-day, min-gap) held this \
+                     request back longer than the polling interval; ticks arrive late"
+                );
+            }
             self.summary.requests += 1;
 
             let body = match self.fetch.fetch(symbol, function).await {
@@ -237,6 +330,7 @@ impl<'a> Poller<'a> {
 
     /// Cleans an answer and publishes its new ticks.
     async fn publish(&mut self, symbol: &str, answer: Response) -> Result<(), ProduceError> {
+        let mut trading_day = None;
         let cleaned = match answer {
             Response::Intraday(series) => {
                 clean::intraday(&series).map_err(|source| ProduceError::Clean {
@@ -244,10 +338,19 @@ impl<'a> Poller<'a> {
                     source,
                 })?
             }
-            Response::Quote(quote) => clean::quote(&quote, jiff::Timestamp::now().as_millisecond()),
+            Response::Quote(quote) => {
+                trading_day = Some(
+                    quote
+                        .fields
+                        .get("07. latest trading day")
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                clean::quote(&quote, (self.received_ms)())
+            }
         };
         for rejected in cleaned.rejected {
-            if self.reported.insert(rejected.row.clone()) {
+            if self.reported.insert(&rejected.row) {
                 tracing::warn!(row = %rejected.row, reason = %rejected.reason, "row is not a tick; not published");
                 self.summary.rejected += 1;
             }
@@ -260,8 +363,19 @@ impl<'a> Poller<'a> {
                 self.summary.duplicates += 1;
                 continue;
             }
+            let quote = trading_day
+                .as_ref()
+                .map(|day| (day.clone(), tick.price, tick.volume));
+            if quote.is_some() && self.last_quote.get(&tick.symbol) == quote.as_ref() {
+                tracing::debug!(symbol = %tick.symbol, "quote unchanged since the last one; skipped");
+                self.summary.duplicates += 1;
+                continue;
+            }
             self.sink.send(tick).await?;
             self.last.insert(tick.symbol.clone(), tick.ts);
+            if let Some(quote) = quote {
+                self.last_quote.insert(tick.symbol.clone(), quote);
+            }
             published += 1;
         }
         self.sink.flush().await?;
@@ -340,9 +454,15 @@ mod tests {
         last: HashMap<String, i64>,
         options: &PollOptions,
     ) -> (Summary, Result<(), ProduceError>) {
-        Poller::new(script, clock, sink, Budget::new(1000, 1000), last)
-            .run(options, std::future::pending())
-            .await
+        Poller::new(
+            script,
+            clock,
+            sink,
+            Budget::new(1000, 1000, Duration::ZERO),
+            last,
+        )
+        .run(options, std::future::pending())
+        .await
     }
 
     #[tokio::test]
@@ -491,5 +611,159 @@ mod tests {
             clock.sleeps(),
             [Duration::from_secs(60), Duration::from_secs(60)]
         );
+    }
+
+    fn quote(day: &str, price: &str, volume: &str) -> String {
+        serde_json::json!({"Global Quote": {
+            "01. symbol": "GOOG", "05. price": price, "06. volume": volume,
+            "07. latest trading day": day,
+        }})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_quote_is_not_published_again() {
+        let script = Script::new(vec![
+            Ok(quote("2024-03-08", "134.99", "100")),
+            Ok(quote("2024-03-08", "134.99", "100")),
+            Ok(quote("2024-03-08", "134.99", "150")),
+            Ok(quote("2024-03-08", "135.10", "150")),
+            Ok(quote("2024-03-11", "135.10", "150")),
+            Ok(quote("2024-03-11", "135.10", "150")),
+        ]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+        let mut options = options(&["GOOG"], 6);
+        options.function = Function::Quote;
+        // Quotes received a minute apart, as the rounds are.
+        static RECEIVED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let received = || RECEIVED.fetch_add(60_000, std::sync::atomic::Ordering::Relaxed);
+
+        let poller = Poller::new(
+            &script,
+            &clock,
+            &mut sink,
+            Budget::new(1000, 1000, Duration::ZERO),
+            HashMap::new(),
+        )
+        .with_receive_time(received);
+        let (summary, result) = poller.run(&options, std::future::pending()).await;
+        result.unwrap();
+
+        // A new volume, a new price and a new day are each published.
+        let published: Vec<(f64, u64)> = sink.ticks.iter().map(|t| (t.price, t.volume)).collect();
+        assert_eq!(
+            published,
+            [(134.99, 100), (134.99, 150), (135.10, 150), (135.10, 150)]
+        );
+        assert_eq!((summary.published, summary.duplicates), (4, 2));
+    }
+
+    #[tokio::test]
+    async fn a_bad_row_that_every_answer_repeats_is_counted_once() {
+        let bad = serde_json::json!({
+            "Meta Data": {"2. Symbol": "GOOG", "6. Time Zone": "US/Eastern"},
+            "Time Series (1min)": {
+                "2024-03-08 15:50:00": {"4. close": "100.5", "5. volume": "10"},
+                "2024-03-08 15:51:00": {"4. close": "0.0000", "5. volume": "10"},
+                "2024-03-08 15:52:00": {"4. close": "abc", "5. volume": "10"},
+            },
+        })
+        .to_string();
+        let script = Script::new(vec![Ok(bad)]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+
+        let (summary, result) = run(
+            &script,
+            &clock,
+            &mut sink,
+            HashMap::new(),
+            &options(&["GOOG"], 3),
+        )
+        .await;
+        result.unwrap();
+
+        assert_eq!(summary.rejected, 2, "two bad rows, in three answers each");
+        assert_eq!((summary.published, summary.duplicates), (1, 2));
+    }
+
+    #[test]
+    fn the_memory_of_reported_rows_is_bounded() {
+        let mut reported = Reported::new(2);
+        assert!(reported.insert("a"));
+        assert!(!reported.insert("a"));
+        assert!(reported.insert("b"));
+        assert!(reported.insert("c"), "a is forgotten to make room");
+        assert_eq!(reported.rows.len(), 2);
+        assert!(!reported.insert("c"));
+        assert!(reported.insert("a"), "a is new again");
+        assert_eq!((reported.rows.len(), reported.order.len()), (2, 2));
+    }
+
+    /// Log lines of the tracing events emitted on this thread.
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_budget_wait_longer_than_the_interval_is_logged_at_warn() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let script = Script::new(vec![Ok(series("GOOG", &[50]))]);
+        let clock = FakeClock::default();
+        let mut sink = MemorySink::default();
+        // Two requests a day, polled every minute: the third round waits
+        // for the first request to be a day old.
+        let poller = Poller::new(
+            &script,
+            &clock,
+            &mut sink,
+            Budget::new(5, 2, Duration::ZERO),
+            HashMap::new(),
+        );
+        let (summary, result) = poller
+            .run(&options(&["GOOG"], 3), std::future::pending())
+            .await;
+        result.unwrap();
+        assert_eq!(summary.requests, 3);
+
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("longer than the polling interval"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        assert!(warnings[0].contains("WARN"), "{text}");
+        assert!(warnings[0].contains("interval_s=60"), "{text}");
+    }
+
+    #[test]
+    fn symbols_are_upper_cased_and_checked() {
+        assert_eq!(normalise_symbol("goog"), Ok("GOOG".to_string()));
+        assert_eq!(normalise_symbol(" brk.b "), Ok("BRK.B".to_string()));
+        assert_eq!(normalise_symbol("MSFT"), Ok("MSFT".to_string()));
+        let err = normalise_symbol("go og").unwrap_err();
+        assert!(
+            err.contains("\"go og\"") && err.contains("contains a character"),
+            "{err}"
+        );
+        assert!(normalise_symbol("").unwrap_err().contains("empty"));
     }
 }

@@ -17,6 +17,11 @@ use super::response::{self, ApiError, Response, Unexpected};
 use crate::input::{Format, TickReader};
 use crate::tick::Tick;
 
+/// The slowest speed accepted: a thousand times slower than recorded.
+/// Slower speeds stretch a gap past any useful wait (a day's gap at 1e-9
+/// is thirty million years, more than a `Duration` holds).
+pub const MIN_SPEED: f64 = 0.001;
+
 /// How fast to replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
@@ -35,7 +40,11 @@ impl std::str::FromStr for Speed {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
-            Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(Speed::Times(factor)),
+            Ok(factor) if factor.is_finite() && factor >= MIN_SPEED => Ok(Speed::Times(factor)),
+            Ok(factor) if factor.is_finite() && factor > 0.0 => Err(format!(
+                "speed {text:?} is below the minimum of {MIN_SPEED} (a thousand times slower \
+                 than recorded)"
+            )),
             _ => Err(format!(
                 "speed {text:?} is neither a number above zero nor 'max'"
             )),
@@ -169,7 +178,10 @@ impl<'c> Pacer<'c> {
         };
         let (first, start) = *self.origin.get_or_insert((ts, self.clock.now()));
         let gap_ms = (ts - first).max(0) as f64 / factor;
-        let due = start + Duration::from_secs_f64(gap_ms / 1e3);
+        // A `Speed` is at least MIN_SPEED, which keeps any gap of i64
+        // milliseconds within a `Duration`; saturating guards the rest.
+        let gap = Duration::try_from_secs_f64(gap_ms / 1e3).unwrap_or(Duration::MAX);
+        let due = start.saturating_add(gap);
         let now = self.clock.now();
         if due > now {
             self.clock.sleep(due - now).await;
@@ -268,6 +280,31 @@ mod tests {
         assert_eq!("60".parse(), Ok(Speed::Times(60.0)));
         assert!("0".parse::<Speed>().is_err());
         assert!("fast".parse::<Speed>().is_err());
+        assert_eq!("0.001".parse(), Ok(Speed::Times(0.001)));
+        let err = "1e-300".parse::<Speed>().unwrap_err();
+        assert!(err.contains("below the minimum of 0.001"), "{err}");
+        assert!("0.0009".parse::<Speed>().is_err());
+    }
+
+    #[tokio::test]
+    async fn the_slowest_speed_and_the_widest_gap_wait_without_panicking() {
+        let clock = FakeClock::default();
+        let mut pacer = Pacer::new(&clock, Speed::Times(MIN_SPEED));
+
+        pacer.until(0).await;
+        pacer.until(i64::MAX).await;
+
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 1);
+        // i64::MAX ms / 0.001 = about 9.2e18 s, within a Duration.
+        assert!(sleeps[0].as_secs() > 9_000_000_000_000_000, "{sleeps:?}");
+
+        // A speed built past the parser's check saturates instead.
+        let clock = FakeClock::default();
+        let mut pacer = Pacer::new(&clock, Speed::Times(1e-300));
+        pacer.until(0).await;
+        pacer.until(86_400_000).await;
+        assert_eq!(clock.sleeps(), [Duration::MAX]);
     }
 
     #[test]

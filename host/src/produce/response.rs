@@ -15,7 +15,8 @@ pub enum ApiError {
     /// `Note` or `Information` about the request frequency: wait and retry.
     #[error("rate limited by Alpha Vantage: {0}")]
     RateLimit(String),
-    /// `Information` about a premium endpoint: waiting does not help.
+    /// `Information` saying the endpoint itself is premium ("This is a
+    /// premium endpoint"): waiting does not help.
     #[error("premium endpoint: {0}")]
     Premium(String),
     /// The key is missing, invalid or the demo key: nothing works.
@@ -110,15 +111,34 @@ fn classify(object: &serde_json::Map<String, serde_json::Value>) -> Option<ApiEr
         return Some(ApiError::InvalidCall(message));
     }
     let notice = text("Note").or_else(|| text("Information"))?;
-    // Every notice links the premium plans; only a premium endpoint's
-    // notice says it is one.
+    Some(classify_notice(notice))
+}
+
+/// Words that only a rate-limit notice uses. Every notice of the API links
+/// the premium plans, and the per-second one even promises to "unlock all
+/// premium endpoints", so these are looked for before anything else.
+const RATE_LIMIT_WORDS: [&str; 6] = [
+    "rate limit",
+    "sparingly",
+    "per second",
+    "requests per day",
+    "call frequency",
+    "calls per minute",
+];
+
+/// A `Note` or `Information` notice: a rate limit unless it says the
+/// endpoint itself is premium or the key is refused. An unknown notice is
+/// read as a rate limit, which waits and asks again rather than stopping.
+fn classify_notice(notice: String) -> ApiError {
     let lower = notice.to_lowercase();
-    if lower.contains("premium endpoint") {
-        Some(ApiError::Premium(notice))
+    if RATE_LIMIT_WORDS.iter().any(|words| lower.contains(words)) {
+        ApiError::RateLimit(notice)
+    } else if lower.contains("is a premium endpoint") {
+        ApiError::Premium(notice)
     } else if lower.contains("api key") && (lower.contains("invalid") || lower.contains("demo")) {
-        Some(ApiError::InvalidKey(notice))
+        ApiError::InvalidKey(notice)
     } else {
-        Some(ApiError::RateLimit(notice))
+        ApiError::RateLimit(notice)
     }
 }
 
@@ -205,6 +225,8 @@ mod tests {
         let cases = [
             ("error-rate-limit-note.json", "rate limited"),
             ("error-rate-limit-information.json", "rate limited"),
+            ("error-rate-limit-daily.json", "rate limited"),
+            ("error-rate-limit-per-second.json", "rate limited"),
             ("error-premium.json", "premium endpoint"),
             ("error-invalid-key.json", "API key was refused"),
             ("error-invalid-symbol.json", "invalid call"),
@@ -215,6 +237,31 @@ mod tests {
             let err = parse(&body(file)).expect_err(file).to_string();
             assert!(err.contains(expected), "{file}: {err}");
         }
+    }
+
+    #[test]
+    fn rate_limits_that_mention_premium_endpoints_or_the_key_are_rate_limits() {
+        // The per-second notice promises to "unlock all premium endpoints",
+        // and the daily one names the key: both are still rate limits.
+        for file in [
+            "error-rate-limit-daily.json",
+            "error-rate-limit-per-second.json",
+        ] {
+            assert!(
+                matches!(parse(&body(file)), Err(ApiError::RateLimit(_))),
+                "{file}"
+            );
+        }
+        // Even when the key it detected is the demo key.
+        let demo = r#"{"Information": "We have detected your API key as demo and our standard API rate limit is 25 requests per day."}"#;
+        assert!(matches!(parse(demo), Err(ApiError::RateLimit(_))));
+        // Only a notice that the endpoint itself is premium stops.
+        assert!(matches!(
+            parse(&body("error-premium.json")),
+            Err(ApiError::Premium(_))
+        ));
+        let unknown = r#"{"Information": "Thank you for using Alpha Vantage!"}"#;
+        assert!(matches!(parse(unknown), Err(ApiError::RateLimit(_))));
     }
 
     #[test]

@@ -80,6 +80,22 @@ fn the_producer_publishes_to_the_broker_without_a_key_on_its_command_line() {
 }
 
 #[test]
+fn the_producer_restarts_only_on_failure_and_a_bounded_number_of_times() {
+    // Its request budget lives in the process: a restart spends requests
+    // afresh, and no restart cures a refused key.
+    let compose = compose();
+    let restart = compose["services"]["producer"]["restart"]
+        .as_str()
+        .expect("the producer has a restart policy");
+
+    let retries = restart
+        .strip_prefix("on-failure:")
+        .unwrap_or_else(|| panic!("restart is {restart:?}, not on-failure:N"));
+    let retries: u32 = retries.parse().expect("a number of retries");
+    assert!((1..=5).contains(&retries), "{restart}");
+}
+
+#[test]
 fn the_topics_service_creates_the_input_topic_tickhost_reads() {
     let command = strings(&compose()["services"]["topics"]["command"]);
     let topic = &command[command.iter().position(|a| a == "--topic").unwrap() + 1];

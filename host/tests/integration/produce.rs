@@ -33,6 +33,10 @@ use crate::support::{component, runtime, scratch, workspace};
 /// The key every test runs with; no output may contain it.
 const SENTINEL: &str = "SENTINEL-KEY-7f3a";
 
+/// A key that the request's form encoding changes (`~` to `%7E`, the space
+/// to `+`), so that a search for the key as it is would miss it.
+const ENCODED_SENTINEL: &str = "SENTINEL~KEY 7f3a";
+
 /// How long a test waits for a topic to hold what it expects.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,8 +47,12 @@ enum Reply {
     Status(u16),
     /// The body, after a pause longer than the client's timeout.
     Slow(Duration, String),
-    /// A series whose body also echoes the request's query, key included.
+    /// A series whose body also echoes the request's query, key included,
+    /// and the key decoded and percent-encoded (RFC 3986).
     Echo(String),
+    /// A body in which `XXXXXXXXXXXXXXXX` is replaced by the request's key,
+    /// as Alpha Vantage's daily rate-limit notice names the key.
+    NamesKey(String),
 }
 
 type Script = HashMap<String, VecDeque<Reply>>;
@@ -55,6 +63,41 @@ struct Server {
     url: String,
     queries: Arc<Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
+}
+
+/// The value of `name` in a form-encoded query, decoded.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    let raw = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                out.push(u8::from_str_radix(&raw[at + 1..at + 3], 16).unwrap());
+                at += 2;
+            }
+            byte => out.push(byte),
+        }
+        at += 1;
+    }
+    Some(String::from_utf8(out).unwrap())
+}
+
+/// `text` percent-encoded as RFC 3986 has it (a space as `%20`, `~` kept).
+fn rfc3986(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone)]
@@ -98,11 +141,8 @@ impl Server {
 async fn answer(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
     shared.queries.lock().unwrap().push(query.clone());
-    let symbol = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("symbol="))
-        .unwrap_or_default()
-        .to_string();
+    let symbol = query_value(&query, "symbol").unwrap_or_default();
+    let key = query_value(&query, "apikey").unwrap_or_default();
     let reply = {
         let mut script = shared.script.lock().unwrap();
         let replies = script.get_mut(&symbol);
@@ -122,8 +162,11 @@ async fn answer(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Resp
         Reply::Echo(body) => {
             let mut value: serde_json::Value = serde_json::from_str(&body).unwrap();
             value["Echo"] = serde_json::Value::String(query);
+            value["Key"] = serde_json::Value::String(key.clone());
+            value["Key3986"] = serde_json::Value::String(rfc3986(&key));
             value.to_string().into_response()
         }
+        Reply::NamesKey(body) => body.replace("XXXXXXXXXXXXXXXX", &key).into_response(),
     }
 }
 
@@ -172,7 +215,8 @@ fn config(dir: &Path, brokers: &str) -> PathBuf {
         format!(
             "[kafka]\nbrokers = \"{brokers}\"\n\
              [alphavantage]\ntimeout = \"300ms\"\nretry-backoff = \"10ms\"\n\
-             rate-limit-backoff = \"10ms\"\nper-minute = 1000\nper-day = 100000\n"
+             rate-limit-backoff = \"10ms\"\nper-minute = 1000\nper-day = 100000\n\
+             min-gap = \"10ms\"\n"
         ),
     )
     .unwrap();
@@ -180,12 +224,53 @@ fn config(dir: &Path, brokers: &str) -> PathBuf {
 }
 
 fn tickhost(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tickhost"))
+    tickhost_with_key(SENTINEL, args)
+}
+
+fn tickhost_with_key(key: &str, args: &[&str]) -> Output {
+    use std::io::Read;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickhost"))
         .args(args)
-        .env("ALPHAVANTAGE_API_KEY", SENTINEL)
+        .env("ALPHAVANTAGE_API_KEY", key)
         .env("RUST_LOG", "trace")
-        .output()
-        .expect("tickhost runs")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tickhost runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    // A run that never ends (retrying forever) fails the test instead of
+    // hanging it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let status = child.wait().unwrap();
+            let output = Output {
+                status,
+                stdout: stdout.join().unwrap(),
+                stderr: stderr.join().unwrap(),
+            };
+            panic!("tickhost {args:?} still ran after 60s:\n{}", text(&output));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 fn text(output: &Output) -> String {
@@ -285,7 +370,19 @@ fn fetch_saves_the_answer_as_it_came() {
 
 #[test]
 fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
-    let dir = scratch("produce-redaction");
+    no_output_holds_the_key(SENTINEL, "produce-redaction");
+}
+
+#[test]
+fn a_key_that_url_encoding_changes_appears_in_no_output_either() {
+    no_output_holds_the_key(ENCODED_SENTINEL, "produce-redaction-encoded");
+}
+
+/// Runs `fetch` and `produce` with `key` through every answer and failure,
+/// and searches everything they printed and saved for the key.
+fn no_output_holds_the_key(key: &str, scratch_name: &str) {
+    let tickhost = |args: &[&str]| tickhost_with_key(key, args);
+    let dir = scratch(scratch_name);
     let mock = cluster(1);
     let config = config(&dir, &mock.bootstrap_servers());
     let config = config.to_str().unwrap();
@@ -304,6 +401,23 @@ fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
             vec![
                 Reply::Body(recorded("error-rate-limit-information.json")),
                 Reply::Body(series("INFO", &[50])),
+            ],
+        ),
+        (
+            "DAY",
+            // Once for fetch, once for produce.
+            vec![
+                Reply::NamesKey(recorded("error-rate-limit-daily.json")),
+                Reply::NamesKey(recorded("error-rate-limit-daily.json")),
+                Reply::Body(series("DAY", &[50])),
+            ],
+        ),
+        (
+            "SEC",
+            vec![
+                Reply::Body(recorded("error-rate-limit-per-second.json")),
+                Reply::Body(recorded("error-rate-limit-per-second.json")),
+                Reply::Body(series("SEC", &[50])),
             ],
         ),
         (
@@ -333,7 +447,7 @@ fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
 
     // fetch: every answer once, and an unreachable server.
     for symbol in [
-        "ECHO", "RATE", "INFO", "FAIL", "SLOW", "GONE", "KEY", "PAID", "NOPE",
+        "ECHO", "RATE", "INFO", "DAY", "SEC", "FAIL", "SLOW", "GONE", "KEY", "PAID", "NOPE",
     ] {
         let out = dir.join(format!("{symbol}.json"));
         let run = tickhost(&[
@@ -377,6 +491,10 @@ fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
         "--symbol",
         "INFO",
         "--symbol",
+        "DAY",
+        "--symbol",
+        "SEC",
+        "--symbol",
         "FAIL",
         "--symbol",
         "SLOW",
@@ -413,17 +531,35 @@ fn the_key_appears_in_no_output_and_no_saved_file_on_any_path() {
         .unwrap();
     assert!(
         echo.1.contains("apikey=REDACTED"),
-        "the echo was redacted, not lost"
+        "the echo was redacted, not lost: {}",
+        echo.1
     );
+    let saved: serde_json::Value = serde_json::from_str(&echo.1).unwrap();
+    assert_eq!(saved["Key"], "REDACTED", "{saved}");
+    assert_eq!(saved["Key3986"], "REDACTED", "{saved}");
+    let day = outputs
+        .iter()
+        .find(|(name, _)| name == "saved DAY")
+        .unwrap();
     assert!(
-        server.queries().iter().all(|q| q.contains(SENTINEL)),
-        "every request carried the key"
+        day.1.contains("detected your API key as REDACTED"),
+        "{}",
+        day.1
+    );
+    let fetched = outputs
+        .iter()
+        .find(|(name, _)| name == "fetch ECHO")
+        .unwrap();
+    assert!(fetched.1.contains("apikey=REDACTED"), "{}", fetched.1);
+    let queries = server.queries();
+    assert!(
+        queries
+            .iter()
+            .all(|q| query_value(q, "apikey").as_deref() == Some(key)),
+        "every request carried the key: {queries:?}"
     );
     for (name, output) in &outputs {
-        assert!(
-            !output.contains(SENTINEL),
-            "{name} printed the key:\n{output}"
-        );
+        assert!(!output.contains(key), "{name} printed the key:\n{output}");
         assert!(
             !output.contains("SENTINEL"),
             "{name} printed part of the key:\n{output}"
@@ -441,14 +577,28 @@ fn each_error_body_and_failure_is_recognised() {
         ("GOOG", vec![Reply::Body(series("GOOG", &[50]))]),
         ("KEY", vec![Reply::Body(recorded("error-invalid-key.json"))]),
         ("PAID", vec![Reply::Body(recorded("error-premium.json"))]),
+        (
+            "DAY",
+            vec![
+                Reply::NamesKey(recorded("error-rate-limit-daily.json")),
+                Reply::Body(series("DAY", &[50])),
+            ],
+        ),
+        (
+            "SEC",
+            vec![
+                Reply::Body(recorded("error-rate-limit-per-second.json")),
+                Reply::Body(series("SEC", &[50])),
+            ],
+        ),
     ]);
-    let produce = |symbols: &[&str]| {
+    let produce_at = |base_url: &str, symbols: &[&str]| {
         let mut args = vec![
             "produce",
             "--rounds",
             "1",
             "--base-url",
-            &server.url,
+            base_url,
             "--config",
             config,
         ];
@@ -457,17 +607,36 @@ fn each_error_body_and_failure_is_recognised() {
         }
         tickhost(&args)
     };
+    let produce = |symbols: &[&str]| produce_at(&server.url, symbols);
 
     let key = produce(&["GOOG", "KEY"]);
-    assert!(!key.status.success());
+    assert_eq!(key.status.code(), Some(78), "{}", text(&key));
     assert!(
         text(&key).contains("error: Alpha Vantage refused the API key"),
         "{}",
         text(&key)
     );
+    let no_key = tickhost_with_key(
+        "",
+        &["produce", "--symbol", "GOOG", "--base-url", &server.url],
+    );
+    assert_eq!(no_key.status.code(), Some(78), "{}", text(&no_key));
+    assert!(text(&no_key).contains("no Alpha Vantage API key"));
 
     let paid = produce(&["PAID"]);
+    assert_eq!(paid.status.code(), Some(1), "{}", text(&paid));
     assert!(text(&paid).contains("error: Alpha Vantage says this is a premium endpoint"));
+
+    // Today's rate-limit notices mention the premium plans, the key and
+    // even "premium endpoints": they are waited out, not taken as premium.
+    let limited = produce(&["DAY", "SEC"]);
+    assert!(limited.status.success(), "{}", text(&limited));
+    assert!(
+        text(&limited).contains("2 tick(s) published")
+            && text(&limited).contains("2 rate limit(s)"),
+        "{}",
+        text(&limited)
+    );
 
     let unknown = produce(&["GOOG", "NOPE"]);
     assert!(unknown.status.success(), "{}", text(&unknown));
@@ -479,6 +648,29 @@ fn each_error_body_and_failure_is_recognised() {
 
     let all_unknown = produce(&["NOPE"]);
     assert!(text(&all_unknown).contains("no symbol left to poll"));
+
+    // A lower-case symbol is asked for in upper case, and says so.
+    let lower = produce(&["goog"]);
+    assert!(lower.status.success(), "{}", text(&lower));
+    assert!(text(&lower).contains("asking for GOOG"), "{}", text(&lower));
+    let queries = server.queries();
+    assert!(
+        queries.iter().all(|q| !q.contains("symbol=goog")),
+        "{queries:?}"
+    );
+
+    // A base URL without a scheme stops at once with what is wrong, rather
+    // than retrying a request that cannot be sent.
+    for base in ["localhost:8080", "127.0.0.1:9"] {
+        let bad = produce_at(base, &["GOOG"]);
+        assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+        assert!(
+            text(&bad).contains("must start with http:// or https://"),
+            "{}",
+            text(&bad)
+        );
+        assert!(!text(&bad).contains("retrying"), "{}", text(&bad));
+    }
 }
 
 #[test]
