@@ -44,10 +44,10 @@
 //! ticks: a contender that judges differently, or loses a tick, stops the
 //! benchmark.
 //!
-//! Two settings differ from tickhost's defaults, for every contender alike,
-//! and each constant's doc says why: `fetch.queue.backoff.ms`
-//! ([`FETCH_QUEUE_BACKOFF_MS`]) and `message.max.bytes`
-//! ([`MESSAGE_MAX_BYTES`]); tickhost's latency is also measured as shipped.
+//! One setting differs from tickhost's defaults, for every contender alike,
+//! and its constant's doc says why: `fetch.queue.backoff.ms`
+//! ([`FETCH_QUEUE_BACKOFF_MS`]); tickhost's latency is also measured as
+//! shipped.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -149,14 +149,6 @@ const FETCH_QUEUE_BACKOFF_MS: u32 = 10;
 
 /// librdkafka's default `fetch.queue.backoff.ms`, which tickhost keeps.
 const LIBRDKAFKA_FETCH_QUEUE_BACKOFF_MS: u32 = 1000;
-
-/// librdkafka's `message.max.bytes` for every tickhost client. A checkpoint
-/// is one message holding every window of a partition, as JSON in base64:
-/// with 100 symbols over 3 partitions and ten minutes of ticks a symbol, it
-/// is over a megabyte, past librdkafka's default of 1,000,000 bytes, and
-/// `tickhost serve` stops at its first checkpoint ("Message size too
-/// large"). The benchmark raises the limit to measure the rest.
-const MESSAGE_MAX_BYTES: u32 = 64 << 20;
 
 /// The most any one run (a contender's pass, a warm-up, a wait for outputs)
 /// may take before the benchmark gives up on it.
@@ -520,10 +512,6 @@ impl Bench {
         // The topics are created here, on both brokers: the mock cluster
         // does not answer CreateTopics.
         kafka.create_topics = false;
-        kafka.properties.insert(
-            "message.max.bytes".to_string(),
-            MESSAGE_MAX_BYTES.to_string(),
-        );
         if let Some(ms) = tuning.fetch_wait_ms {
             kafka
                 .properties
@@ -1953,15 +1941,13 @@ fn print_results(broker: &str, results: &Results, mock: bool) {
             })
     };
     println!(
-        "tickhost's checkpoints (every partition's plugin state, one message each, every \
-         second and at the end): {} in the throughput run, the largest {}; {} in the \
-         memory run, the largest {}. Past 1,000,000 bytes librdkafka refuses them by \
-         default; its `message.max.bytes` is raised to {} MiB here.\n",
+        "tickhost's checkpoints (every partition's plugin state, every second and at the \
+         end, in chunks of at most 512 KiB): {} chunk messages in the throughput run, the \
+         largest {}; {} in the memory run, the largest {}.\n",
         results.checkpoints.count,
         largest(&results.checkpoints),
         results.memory_checkpoints.count,
         largest(&results.memory_checkpoints),
-        MESSAGE_MAX_BYTES >> 20,
     );
 
     let vs_pass = tickhost.rate() / pass.rate();

@@ -502,7 +502,9 @@ impl Chain {
             let len = self.positions.len();
             let verdicts = match slot.judge(&mut self.builder, symbols) {
                 Ok((verdicts, rolled_back)) => {
-                    slot.circuit.success();
+                    if slot.circuit.success() {
+                        tracing::info!(slot = %slot.name, "circuit closed: the plugin judged a batch again");
+                    }
                     if let Some((failed, fault)) = rolled_back {
                         slot.stats.faults += 1;
                         slot.stats.rollbacks += 1;

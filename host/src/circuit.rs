@@ -121,13 +121,16 @@ impl Circuit {
         }
     }
 
-    /// The plugin judged a batch: a half-open circuit closes.
-    pub fn success(&mut self) {
-        if self.state == CircuitState::HalfOpen {
-            self.state = CircuitState::Closed;
-            self.open_for = self.config.open_for;
-            self.recent.clear();
+    /// The plugin judged a batch: a half-open circuit closes. Returns
+    /// whether this success closed it.
+    pub fn success(&mut self) -> bool {
+        if self.state != CircuitState::HalfOpen {
+            return false;
         }
+        self.state = CircuitState::Closed;
+        self.open_for = self.config.open_for;
+        self.recent.clear();
+        true
     }
 
     /// The plugin faulted at `now`. Returns how long the circuit is now open
@@ -228,9 +231,10 @@ mod tests {
         let retry = start + Duration::from_secs(20);
         assert!(circuit.allows(retry));
 
-        circuit.success();
+        assert!(circuit.success(), "the success closed the circuit");
 
         assert_eq!(circuit.state(), CircuitState::Closed);
+        assert!(!circuit.success(), "a closed circuit stays closed");
         // Closed again: it takes three new faults to open it, for the
         // first period again.
         assert_eq!(circuit.fault(retry), None);

@@ -3,9 +3,13 @@
 //!
 //! Lines are gathered into batches of valid ticks; a line that is not a
 //! valid tick waits in its place and is written as an `invalid` record when
-//! its batch is, so that the output follows the input line for line.
+//! its batch is, so that the output follows the input line for line. The
+//! chain is locked for one batch at a time, so that a swap (through the
+//! admin API or the watcher, when `tickhost run` has them) happens between
+//! two batches.
 
 use std::io::{self, Write};
+use std::sync::{Mutex, PoisonError};
 
 use crate::chain::{Chain, ChainError};
 use crate::input::{Entry, Invalid, TickReader};
@@ -37,12 +41,12 @@ enum Pending {
 /// Runs every entry of `reader` through `chain` in batches of `batch_size`
 /// valid ticks, writes one record per line to `out`, and reports.
 pub fn run(
-    chain: &mut Chain,
+    chain: &Mutex<Chain>,
     reader: TickReader,
     out: &mut dyn Write,
     batch_size: usize,
 ) -> Result<Report, RunError> {
-    let mut report = Report::new(chain.slots());
+    let mut report = Report::new(lock(chain).slots());
     let mut ticks: Vec<Tick> = Vec::with_capacity(batch_size);
     let mut pending: Vec<Pending> = Vec::with_capacity(batch_size);
 
@@ -66,7 +70,7 @@ pub fn run(
 
 /// Judges the gathered ticks and writes every pending line's record.
 fn flush(
-    chain: &mut Chain,
+    chain: &Mutex<Chain>,
     ticks: &mut Vec<Tick>,
     pending: &mut Vec<Pending>,
     out: &mut dyn Write,
@@ -75,6 +79,7 @@ fn flush(
     if pending.is_empty() {
         return Ok(());
     }
+    let mut chain = lock(chain);
     if !ticks.is_empty() {
         let lines = || {
             pending.iter().map(|p| match p {
@@ -116,4 +121,10 @@ fn flush(
     ticks.clear();
     pending.clear();
     Ok(())
+}
+
+/// The chain, even if a thread panicked while holding it: a chain is left
+/// consistent between batches.
+fn lock(chain: &Mutex<Chain>) -> std::sync::MutexGuard<'_, Chain> {
+    chain.lock().unwrap_or_else(PoisonError::into_inner)
 }

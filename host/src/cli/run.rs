@@ -1,9 +1,13 @@
 //! `tickhost run`: loads the chain, runs a tick file through it, writes the
-//! records, and prints the report on stderr.
+//! records, and prints the report on stderr. With `--admin` or `--watch`
+//! its plugins can be swapped while it runs, as under `tickhost serve`
+//! (useful when the input is a pipe that keeps delivering ticks).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -13,6 +17,7 @@ use tickhost::chain::Chain;
 use tickhost::config::{self, Config};
 use tickhost::input::{Format, TickReader};
 use tickhost::plugin::{ComponentCache, Runtime};
+use tickhost::swap::{Control, admin, watch};
 
 /// The configuration file used when neither `--config` nor `--plugin` is
 /// given and it exists in the working directory.
@@ -44,6 +49,16 @@ pub struct RunArgs {
     /// Where to write the records [default: stdout].
     #[arg(long, short)]
     output: Option<PathBuf>,
+
+    /// Serve the admin API (`tickhost plugin ...`) on this address while
+    /// the run lasts [default: no API].
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<SocketAddr>,
+
+    /// Swap in plugins whose file or parameters change in the configuration
+    /// while the run lasts.
+    #[arg(long)]
+    watch: bool,
 }
 
 pub fn execute(args: RunArgs, cache: &ComponentCache) -> anyhow::Result<()> {
@@ -57,7 +72,8 @@ pub fn execute(args: RunArgs, cache: &ComponentCache) -> anyhow::Result<()> {
     }
 
     let runtime = Runtime::new().context("failed to start the WebAssembly runtime")?;
-    let mut chain = Chain::load(&runtime, cache, &config)?;
+    let chain = Arc::new(Mutex::new(Chain::load(&runtime, cache, &config)?));
+    let (_admin, _watcher) = live_changes(&args, &config, runtime, cache, &chain)?;
 
     let format = args.format.unwrap_or_else(|| Format::of_path(&args.input));
     let reader = TickReader::open(&args.input, format)
@@ -72,9 +88,10 @@ pub fn execute(args: RunArgs, cache: &ComponentCache) -> anyhow::Result<()> {
     };
 
     let start = Instant::now();
-    let report = tickhost::run::run(&mut chain, reader, &mut out, config.batch_size)
+    let report = tickhost::run::run(&chain, reader, &mut out, config.batch_size)
         .with_context(|| format!("run of '{}' stopped", args.input.display()))?;
     let took = start.elapsed();
+    let chain = chain.lock().unwrap_or_else(PoisonError::into_inner);
 
     eprintln!(
         "\ntickhost run: {} line(s) of '{}' through {} plugin(s) in {} batch(es) of up to {} \
@@ -88,6 +105,50 @@ pub fn execute(args: RunArgs, cache: &ComponentCache) -> anyhow::Result<()> {
     );
     eprint!("{report}");
     Ok(())
+}
+
+/// Starts the admin API and the watcher that `--admin` and `--watch` ask
+/// for; both stop when what is returned is dropped.
+fn live_changes(
+    args: &RunArgs,
+    config: &Config,
+    runtime: Runtime,
+    cache: &ComponentCache,
+    chain: &Arc<Mutex<Chain>>,
+) -> anyhow::Result<(
+    Option<tokio::runtime::Runtime>,
+    Option<watch::ConfigWatcher>,
+)> {
+    if args.admin.is_none() && !args.watch {
+        return Ok((None, None));
+    }
+    let lineup = chain
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .lineup()
+        .clone();
+    let control = Arc::new(Control::new(
+        runtime,
+        cache.clone(),
+        config.limits,
+        lineup,
+        chain.clone(),
+    ));
+    let watcher = match (args.watch, &args.config) {
+        (false, _) => None,
+        (true, Some(path)) => Some(watch::start(path, control.clone())?),
+        (true, None) => bail!("--watch needs --config: there is no configuration to watch"),
+    };
+    let Some(address) = args.admin else {
+        return Ok((None, watcher));
+    };
+    let tokio = super::serve::tokio_runtime()?;
+    let listener = tokio.block_on(admin::bind(address))?;
+    let bound = listener.local_addr()?;
+    tracing::info!("admin API on http://{bound}");
+    eprintln!("tickhost run: admin API on http://{bound}");
+    tokio.spawn(admin::serve(listener, control, std::future::pending()));
+    Ok((Some(tokio), watcher))
 }
 
 /// The chain: from `--plugin`, else `--config`, else `./tickhost.toml`.

@@ -296,3 +296,93 @@ fn a_runaway_plugin_under_serve_is_contained_and_every_tick_accounted_for() {
     assert!(counters.faults >= 1, "{counters}");
     assert!(counters.processed > 0, "the host served on: {counters}");
 }
+
+/// `n` JSON ticks of GOOG, a minute apart from `first`, all of `volume`.
+fn tick_lines(first: i64, n: i64, volume: u64) -> String {
+    (first..first + n)
+        .map(|i| {
+            format!(
+                "{{\"symbol\":\"GOOG\",\"ts\":{},\"price\":100.0,\"volume\":{volume}}}\n",
+                1_709_735_400_000 + i * 60_000
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn tickhost_run_on_a_pipe_takes_a_swap_between_two_batches() {
+    use std::io::Write as _;
+
+    let dir = scratch("admin-run");
+    let config = dir.join("tickhost.toml");
+    let threshold = component("threshold");
+    std::fs::write(
+        &config,
+        format!(
+            "batch-size = 10\n[[slot]]\nname = \"volume\"\npath = {threshold:?}\n\
+             [slot.params]\nmin-volume = 1_000_000\n"
+        ),
+    )
+    .unwrap();
+    let output = dir.join("records.jsonl");
+    let log = dir.join("run.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickhost"))
+        .args(["run", "--input", "/dev/stdin", "--admin", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&output)
+        .env("NO_COLOR", "1")
+        .env("TICKHOST_CACHE_DIR", dir.join("cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let host = Host { child, log };
+    let admin = host.admin();
+
+    // Ticks of 900,000 shares: below the first minimum, above the second.
+    input
+        .write_all(tick_lines(0, 100, 900_000).as_bytes())
+        .unwrap();
+    input.flush().unwrap();
+    wait_for(&admin, "the first 100 ticks", |s| {
+        s[0]["counters"]["ticks"].as_u64() == Some(100)
+    });
+    let swapped = tickhost(&[
+        "plugin",
+        "swap",
+        "volume",
+        threshold.to_str().unwrap(),
+        "--param",
+        "min-volume=800000",
+        "--admin",
+        &admin,
+    ]);
+    assert!(swapped.status.success(), "{}", text(&swapped));
+    input
+        .write_all(tick_lines(100, 100, 900_000).as_bytes())
+        .unwrap();
+    drop(input);
+
+    let mut host = host;
+    let status = host.child.wait().unwrap();
+    assert!(status.success(), "{}", host.log());
+    let records: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 200, "one record per line");
+    let verdicts: Vec<&str> = records
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap())
+        .collect();
+    assert!(
+        verdicts[..100].iter().all(|v| *v == "dropped"),
+        "{verdicts:?}"
+    );
+    assert!(verdicts[100..].iter().all(|v| *v == "kept"), "{verdicts:?}");
+}
