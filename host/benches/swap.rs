@@ -47,38 +47,48 @@ fn main() {
     let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
     let scratch = std::env::temp_dir().join("tickhost-swap-bench");
     let cache = ComponentCache::new(Some(scratch.join("components")));
-    let stream = Stream::new();
+    let bars = Stream::new(60_000);
+    let seconds = Stream::new(1_000);
 
     println!("## Swap pause\n");
     println!(
-        "The shipped chain under a steady stream (batches of {BATCH}, {SYMBOLS} symbols, windows \
-         full); {SWAPS} swaps of each slot, 5 ms apart. The pause is the time every chain is held \
-         between two batches.\n"
+        "The shipped chain under a steady stream (batches of {BATCH}, {SYMBOLS} symbols, time \
+         moving on); \
+         {SWAPS} swaps of each slot, 5 ms apart. The pause is the time every chain is held \
+         between two batches: the old instance's snapshot, the new one's restore, the switch. \
+         `state` is the slot's snapshot in one chain. With 1-minute bars a 10-minute window \
+         holds 10 ticks per symbol; with a tick a second, up to {} (the stream's length).\n",
+        seconds.per_symbol()
     );
-    println!("| chains | slot | p50 | p99 | max |");
-    println!("|---:|---|---:|---:|---:|");
+    println!("| ticks | chains | slot | state | p50 | p99 | max |");
+    println!("|---|---:|---|---:|---:|---:|---:|");
     let runtime = Runtime::new().expect("the runtime starts");
-    for chains in [1, 4] {
-        for slot in ["spike", "threshold", "moving-average"] {
-            let pauses = swap_pauses(&runtime, &cache, &config, &stream, chains, slot);
-            println!(
-                "| {chains} | {slot} | {} | {} | {} |",
-                micros(pauses[pauses.len() / 2]),
-                micros(pauses[pauses.len() * 99 / 100]),
-                micros(pauses[pauses.len() - 1])
-            );
+    for (label, stream) in [("1-minute bars", &bars), ("a tick a second", &seconds)] {
+        for chains in [1, 4] {
+            for (index, slot) in config.slots.iter().enumerate() {
+                let (pauses, state) = swap_pauses(&runtime, &cache, &config, stream, chains, index);
+                println!(
+                    "| {label} | {chains} | {} | {} | {} | {} | {} |",
+                    slot.name,
+                    kib(state),
+                    micros(pauses[pauses.len() / 2]),
+                    micros(pauses[pauses.len() * 99 / 100]),
+                    micros(pauses[pauses.len() - 1])
+                );
+            }
         }
     }
+    let stream = &seconds;
 
     println!("\n## Throughput during swaps\n");
     println!("| swaps | ticks/s | vs none |");
     println!("|---|---:|---:|");
-    let none = throughput(&runtime, &cache, &config, &stream, None);
+    let none = throughput(&runtime, &cache, &config, stream, None);
     let ten = throughput(
         &runtime,
         &cache,
         &config,
-        &stream,
+        stream,
         Some(Duration::from_millis(100)),
     );
     println!("| none | {} | 1.00x |", millions(none));
@@ -91,8 +101,8 @@ fn main() {
     open.limits.memory = usize::MAX;
     open.limits.deadline = Duration::from_secs(3600);
     let free = Runtime::without_deadlines().expect("the runtime starts");
-    let unlimited = throughput(&free, &cache, &open, &stream, None);
-    let limited = throughput(&runtime, &cache, &config, &stream, None);
+    let unlimited = throughput(&free, &cache, &open, stream, None);
+    let limited = throughput(&runtime, &cache, &config, stream, None);
     println!(
         "| no deadlines, no memory cap | {} | 1.00x |",
         millions(unlimited)
@@ -106,13 +116,18 @@ fn main() {
     );
 }
 
-/// A generated stream, cycled through batch by batch.
+/// A generated stream, cycled through batch by batch. Every pass is
+/// `shift` later than the one before, so that time moves on as in a real
+/// stream (a repeated tick would be out of order, or, with the newest
+/// timestamp of its symbol, pile up in the windows).
 struct Stream {
     batches: Vec<Vec<Tick>>,
+    shift: i64,
 }
 
 impl Stream {
-    fn new() -> Stream {
+    /// Ticks of random symbols, each `step_ms` after its symbol's last.
+    fn new(step_ms: i64) -> Stream {
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let mut next = move || {
             state ^= state << 13;
@@ -120,14 +135,15 @@ impl Stream {
             state ^= state << 17;
             state
         };
+        const START: i64 = 1_709_735_400_000;
         let mut prices = vec![100.0_f64; SYMBOLS];
-        let mut ts = vec![1_709_735_400_000_i64; SYMBOLS];
+        let mut ts = vec![START; SYMBOLS];
         let batches = (0..256)
             .map(|_| {
                 (0..BATCH)
                     .map(|_| {
                         let s = (next() % SYMBOLS as u64) as usize;
-                        ts[s] += 1000;
+                        ts[s] += step_ms;
                         prices[s] *= 1.0 + ((next() % 2001) as f64 - 1000.0) / 400_000.0;
                         Tick {
                             symbol: format!("S{s:04}"),
@@ -139,7 +155,28 @@ impl Stream {
                     .collect()
             })
             .collect();
-        Stream { batches }
+        let shift = ts.iter().max().expect("symbols") - START + step_ms;
+        Stream { batches, shift }
+    }
+
+    /// A copy of the stream for one thread to cycle through, starting with
+    /// the pass after `passes` passes.
+    fn copy(&self, passes: i64) -> Vec<Vec<Tick>> {
+        let mut batches = self.batches.clone();
+        self.advance(&mut batches, passes);
+        batches
+    }
+
+    /// Moves `batches` on by `passes` passes.
+    fn advance(&self, batches: &mut [Vec<Tick>], passes: i64) {
+        for tick in batches.iter_mut().flatten() {
+            tick.ts += self.shift * passes;
+        }
+    }
+
+    /// Ticks per symbol in the whole stream, on average.
+    fn per_symbol(&self) -> usize {
+        self.batches.len() * BATCH / SYMBOLS
     }
 }
 
@@ -159,14 +196,20 @@ impl Chains for Partitions {
 fn stream_while(partitions: &Arc<Partitions>, stream: &Stream, swap: impl FnOnce()) -> f64 {
     let done = AtomicBool::new(false);
     let ticks = AtomicU64::new(0);
+    // The chains were filled with the first pass.
+    let copies: Vec<Vec<Vec<Tick>>> = partitions.0.iter().map(|_| stream.copy(1)).collect();
     let start = Instant::now();
     std::thread::scope(|scope| {
-        for chain in &partitions.0 {
+        for (chain, mut batches) in partitions.0.iter().zip(copies) {
             let (done, ticks) = (&done, &ticks);
             scope.spawn(move || {
                 let mut n = 0;
                 while !done.load(Ordering::Acquire) {
-                    let batch = &stream.batches[n % stream.batches.len()];
+                    if n == batches.len() {
+                        stream.advance(&mut batches, 1);
+                        n = 0;
+                    }
+                    let batch = &batches[n];
                     chain.lock().unwrap().process(batch).expect("judged");
                     ticks.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     n += 1;
@@ -209,21 +252,25 @@ fn setup(
     (partitions, control)
 }
 
+/// The pauses of [`SWAPS`] swaps of slot `index`, sorted, and the size of
+/// its state in one chain.
 fn swap_pauses(
     runtime: &Runtime,
     cache: &ComponentCache,
     config: &Config,
     stream: &Stream,
     chains: usize,
-    slot: &str,
-) -> Vec<Duration> {
+    index: usize,
+) -> (Vec<Duration>, usize) {
     let (partitions, control) = setup(runtime, cache, config, stream, chains);
-    let path = config
-        .slots
-        .iter()
-        .find(|s| s.name == slot)
-        .map(|s| s.path.clone())
-        .expect("the slot is configured");
+    let state = partitions.0[0]
+        .lock()
+        .unwrap()
+        .snapshot()
+        .unwrap_or_else(|e| panic!("{e}"))[index]
+        .len();
+    let slot = &config.slots[index].name;
+    let path = config.slots[index].path.clone();
     let mut pauses = Vec::with_capacity(SWAPS);
     stream_while(&partitions, stream, || {
         for _ in 0..SWAPS {
@@ -236,7 +283,7 @@ fn swap_pauses(
         }
     });
     pauses.sort();
-    pauses
+    (pauses, state)
 }
 
 fn throughput(
@@ -267,6 +314,10 @@ fn throughput(
 
 fn micros(duration: Duration) -> String {
     format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}
+
+fn kib(bytes: usize) -> String {
+    format!("{:.0} KiB", bytes as f64 / 1024.0)
 }
 
 fn millions(rate: f64) -> String {

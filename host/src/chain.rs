@@ -629,7 +629,7 @@ impl Chain {
                 continue;
             }
             let slot = self.slots[index].name.clone();
-            match self.prepare(index, &plugin) {
+            match self.prepare(index, &plugin, None) {
                 Ok(prepared) => {
                     tracing::info!(slot = %slot, plugin = %plugin.name(), version = %plugin.info().version, "adopted: {}", prepared.adopted);
                     self.commit(prepared);
@@ -655,7 +655,15 @@ impl Chain {
     ///
     /// Fails if the new version traps while starting or restoring, or if
     /// the running instance faults when asked for its snapshot.
-    pub fn prepare(&mut self, index: usize, plugin: &Plugin) -> Result<Prepared, Fault> {
+    ///
+    /// `spare` is an instance of `plugin` started beforehand, off the hot
+    /// path, to be used instead of starting one here.
+    pub fn prepare(
+        &mut self,
+        index: usize,
+        plugin: &Plugin,
+        spare: Option<Instance>,
+    ) -> Result<Prepared, Fault> {
         let slot = &mut self.slots[index];
         if let Some(shadow) = &slot.shadow
             && shadow.plugin.id() == plugin.id()
@@ -672,7 +680,10 @@ impl Chain {
             Some(_) => Some(slot.snapshot()?),
             None => slot.last_good.clone(),
         };
-        let mut instance = plugin.instantiate()?;
+        let mut instance = match spare {
+            Some(instance) => instance,
+            None => plugin.instantiate()?,
+        };
         let adopted = match &state {
             None => Adopted::Empty,
             Some(bytes) => match instance.restore(bytes)? {

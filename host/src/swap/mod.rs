@@ -5,12 +5,13 @@
 //! configuration watcher ([`watch`]), and `tickhost plugin swap`, which
 //! calls the API. Each ends in [`Control::swap`] or [`Control::rollback`]:
 //!
-//! 1. the new component is read, compiled, validated and configured, off
-//!    the hot path (a failure here changes nothing);
-//! 2. every chain of the process is held between batches ([`Chains`]); for
-//!    each, an instance of the new version is started and given the old
-//!    instance's snapshot ([`Chain::prepare`]). If any traps, all are
-//!    dropped and the old version keeps running everywhere;
+//! 1. the new component is read, compiled, validated and configured, and
+//!    one instance of it is started per chain, off the hot path (a failure
+//!    here changes nothing);
+//! 2. every chain of the process is held between batches ([`Chains`]); each
+//!    new instance is given the old instance's snapshot
+//!    ([`Chain::prepare`]). If any traps, all are dropped and the old
+//!    version keeps running everywhere;
 //! 3. the lineup is changed and every chain takes its prepared instance
 //!    ([`Chain::commit`]); the old instance runs beside the new one on
 //!    probation, and a new version that faults then is rolled back by the
@@ -28,10 +29,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::chain::{Adopted, Chain, SlotStats};
+use crate::chain::{Adopted, Chain, Prepared, SlotStats};
 use crate::circuit::CircuitState;
 use crate::lineup::Lineup;
-use crate::plugin::{ComponentCache, Fault, Limits, LoadError, Plugin, Runtime};
+use crate::plugin::{ComponentCache, Fault, Instance, Limits, LoadError, Plugin, Runtime};
 
 /// Every chain of a process, to be held between batches.
 pub trait Chains: Send + Sync {
@@ -278,21 +279,29 @@ impl Control {
         let entry = &entries[index];
         let from = Version::of(&entry.plugin);
         let to = Version::of(&plugin);
+        // Start the new instances before holding the chains, so that the
+        // pause is the state's transfer alone. A chain that appears in the
+        // meantime starts its own.
+        let mut count = 0;
+        self.chains.with_chains(&mut |chains| count = chains.len());
+        let mut spares = (0..count)
+            .map(|_| plugin.instantiate())
+            .collect::<Result<Vec<Instance>, Fault>>()
+            .map_err(|fault| SwapError::Start {
+                slot: entry.name.clone(),
+                fault,
+            })?;
         let mut outcome: Result<(usize, Vec<Adopted>, Duration), Fault> = Err(Fault::Down);
         let mut change = Some(change);
         self.chains.with_chains(&mut |chains| {
             let start = Instant::now();
-            let mut prepared = Vec::with_capacity(chains.len());
-            for chain in chains.iter_mut() {
-                chain.catch_up();
-                match chain.prepare(index, &plugin) {
-                    Ok(ready) => prepared.push(ready),
-                    Err(fault) => {
-                        outcome = Err(fault);
-                        return;
-                    }
+            let prepared = match prepare_all(chains, index, &plugin, &mut spares) {
+                Ok(prepared) => prepared,
+                Err(fault) => {
+                    outcome = Err(fault);
+                    return;
                 }
-            }
+            };
             let adopted: Vec<Adopted> = prepared.iter().map(|p| p.adopted().clone()).collect();
             let note = describe(&from, &to, &adopted);
             match change.take().expect("one change per switch") {
@@ -351,6 +360,43 @@ impl Control {
 }
 
 /// A change in a sentence, for the log and the lineup's history.
+/// Prepares the new version in every chain, the chains spread over the
+/// cores: the chains are held meanwhile, and each transfers its own state.
+fn prepare_all(
+    chains: &mut [&mut Chain],
+    index: usize,
+    plugin: &Plugin,
+    spares: &mut Vec<Instance>,
+) -> Result<Vec<Prepared>, Fault> {
+    let mut work: Vec<(&mut Chain, Option<Instance>)> = chains
+        .iter_mut()
+        .map(|chain| (&mut **chain, spares.pop()))
+        .collect();
+    let prepare = |(chain, spare): &mut (&mut Chain, Option<Instance>)| {
+        chain.catch_up();
+        chain.prepare(index, plugin, spare.take())
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if work.len() <= 1 || workers == 1 {
+        return work.iter_mut().map(prepare).collect();
+    }
+    let per_worker = work.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .chunks_mut(per_worker)
+            .map(|chunk| scope.spawn(move || chunk.iter_mut().map(prepare).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 fn describe(from: &Version, to: &Version, adopted: &[Adopted]) -> String {
     let mut outcomes: Vec<String> = adopted.iter().map(ToString::to_string).collect();
     outcomes.sort();

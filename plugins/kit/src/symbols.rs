@@ -9,10 +9,11 @@
 //! appears: after that, a tick's state is two array indexes away, with no
 //! hashing and nothing to do per batch.
 
-use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::SymbolId;
@@ -122,6 +123,17 @@ impl<S> SymbolStates<S> {
         self.slots.get(symbol).map(|&slot| &self.states[slot])
     }
 
+    /// Sets the state of `symbol`; a symbol given twice keeps its last.
+    fn insert(&mut self, symbol: String, state: S) {
+        match self.slots.get(symbol.as_str()) {
+            Some(&slot) => self.states[slot] = state,
+            None => {
+                self.slots.insert(symbol, self.states.len());
+                self.states.push(state);
+            }
+        }
+    }
+
     /// Every symbol and its state, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &S)> {
         self.slots
@@ -171,13 +183,7 @@ impl<S> FromIterator<(String, S)> for SymbolStates<S> {
     fn from_iter<I: IntoIterator<Item = (String, S)>>(states: I) -> Self {
         let mut table = Self::new();
         for (symbol, state) in states {
-            match table.slots.get(symbol.as_str()) {
-                Some(&slot) => table.states[slot] = state,
-                None => {
-                    table.slots.insert(symbol, table.states.len());
-                    table.states.push(state);
-                }
-            }
+            table.insert(symbol, state);
         }
         table
     }
@@ -193,8 +199,30 @@ impl<S: Serialize> Serialize for SymbolStates<S> {
 
 impl<'de, S: Deserialize<'de>> Deserialize<'de> for SymbolStates<S> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let by_symbol = BTreeMap::<String, S>::deserialize(deserializer)?;
-        Ok(by_symbol.into_iter().collect())
+        deserializer.deserialize_map(StatesVisitor(PhantomData))
+    }
+}
+
+/// Reads a map of symbols to states straight into the table, without a map
+/// in between: a swap waits for this.
+struct StatesVisitor<S>(PhantomData<S>);
+
+impl<'de, S: Deserialize<'de>> Visitor<'de> for StatesVisitor<S> {
+    type Value = SymbolStates<S>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map of symbols to their states")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut table = SymbolStates::new();
+        let size = map.size_hint().unwrap_or(0).min(1 << 16);
+        table.slots.reserve(size);
+        table.states.reserve(size);
+        while let Some((symbol, state)) = map.next_entry::<String, S>()? {
+            table.insert(symbol, state);
+        }
+        Ok(table)
     }
 }
 
