@@ -100,6 +100,7 @@ fn main() {
     let mut open = config.clone();
     open.limits.memory = usize::MAX;
     open.limits.deadline = Duration::from_secs(3600);
+    open.limits.state_deadline = Duration::from_secs(3600);
     let free = Runtime::without_deadlines().expect("the runtime starts");
     let unlimited = throughput(&free, &cache, &open, stream, None);
     let limited = throughput(&runtime, &cache, &config, stream, None);

@@ -152,6 +152,7 @@ struct CircuitFile {
 struct SandboxFile {
     memory_mib: Option<usize>,
     deadline: Option<String>,
+    state_deadline: Option<String>,
     snapshot_interval: Option<String>,
 }
 
@@ -264,6 +265,14 @@ impl Config {
             }
             limits.deadline = deadline;
         }
+        if let Some(text) = file.sandbox.state_deadline {
+            let deadline =
+                duration::parse(&text).map_err(|e| format!("sandbox.state-deadline: {e}"))?;
+            if deadline < Duration::from_millis(1) {
+                return Err("sandbox.state-deadline must be at least 1ms".to_string());
+            }
+            limits.state_deadline = deadline;
+        }
         let snapshot_interval = match file.sandbox.snapshot_interval {
             Some(text) => {
                 duration::parse(&text).map_err(|e| format!("sandbox.snapshot-interval: {e}"))?
@@ -361,12 +370,13 @@ mod tests {
 
     #[test]
     fn sandbox_limits_are_read() {
-        let text = "[sandbox]\nmemory-mib = 16\ndeadline = \"250ms\"\n";
+        let text = "[sandbox]\nmemory-mib = 16\ndeadline = \"250ms\"\nstate-deadline = \"3s\"\n";
 
         let config = Config::parse(text, Path::new(".")).unwrap();
 
         assert_eq!(config.limits.memory, 16 << 20);
         assert_eq!(config.limits.deadline, Duration::from_millis(250));
+        assert_eq!(config.limits.state_deadline, Duration::from_secs(3));
     }
 
     #[test]

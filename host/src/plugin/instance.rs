@@ -30,6 +30,13 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 /// is looping, not working.
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_millis(100);
 
+/// Default deadline of a snapshot or a restore. A state grows with the
+/// symbols and the windows (a plugin holding ten minutes of ticks a second
+/// for a thousand symbols snapshots about 3 MiB, in some 30 ms), so it gets
+/// more time than a batch; it still bounds how long a hostile plugin can
+/// stall a swap, a checkpoint or a recovery.
+pub const DEFAULT_STATE_DEADLINE: Duration = Duration::from_secs(1);
+
 /// Default cap on table elements. Tables hold function references; Rust
 /// plugins use a few hundred.
 pub const DEFAULT_TABLE_ELEMENTS: usize = 100_000;
@@ -49,6 +56,8 @@ pub struct Limits {
     pub table_elements: usize,
     /// Wall-clock time one call may take.
     pub deadline: Duration,
+    /// Wall-clock time a snapshot or a restore may take.
+    pub state_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -57,6 +66,7 @@ impl Default for Limits {
             memory: DEFAULT_MEMORY_LIMIT,
             table_elements: DEFAULT_TABLE_ELEMENTS,
             deadline: DEFAULT_CALL_DEADLINE,
+            state_deadline: DEFAULT_STATE_DEADLINE,
         }
     }
 }
@@ -152,7 +162,8 @@ pub struct Instance {
     store: Store<Sandbox>,
     plugin: Plugin,
     limits: Limits,
-    deadline: u64,
+    /// The deadline of the call in progress (or the last one).
+    armed: Duration,
 }
 
 impl Instance {
@@ -176,22 +187,21 @@ impl Instance {
         let mut store = Store::new(pre.engine(), sandbox);
         store.limiter(|sandbox| &mut sandbox.limiter);
         store.epoch_deadline_trap();
-        let deadline = Runtime::epochs_for(limits.deadline);
-        store.set_epoch_deadline(deadline);
+        store.set_epoch_deadline(Runtime::epochs_for(limits.deadline));
 
         let plugin = pre
             .instantiate(&mut store)
-            .map_err(|e| classify(&store, limits, e))?;
+            .map_err(|e| classify(&store, limits, limits.deadline, e))?;
         Ok(Instance {
             store,
             plugin,
             limits,
-            deadline,
+            armed: limits.deadline,
         })
     }
 
     pub fn describe(&mut self) -> Result<PluginInfo, Fault> {
-        self.arm();
+        self.arm(self.limits.deadline);
         let result = self
             .plugin
             .tickhost_filter_filter()
@@ -200,7 +210,7 @@ impl Instance {
     }
 
     pub fn configure(&mut self, params: &[Param]) -> Result<Result<(), ParamError>, Fault> {
-        self.arm();
+        self.arm(self.limits.deadline);
         let result = self
             .plugin
             .tickhost_filter_filter()
@@ -211,7 +221,7 @@ impl Instance {
     /// Judges one batch. The verdicts are returned as the plugin gave them;
     /// checking them against the batch is the chain's job.
     pub fn process(&mut self, batch: &Batch) -> Result<Verdicts, Fault> {
-        self.arm();
+        self.arm(self.limits.deadline);
         let result = self
             .plugin
             .tickhost_filter_filter()
@@ -220,7 +230,7 @@ impl Instance {
     }
 
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
-        self.arm();
+        self.arm(self.limits.state_deadline);
         let result = self
             .plugin
             .tickhost_filter_filter()
@@ -229,7 +239,7 @@ impl Instance {
     }
 
     pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, Fault> {
-        self.arm();
+        self.arm(self.limits.state_deadline);
         let result = self
             .plugin
             .tickhost_filter_filter()
@@ -237,17 +247,23 @@ impl Instance {
         self.settle(result)
     }
 
-    fn arm(&mut self) {
-        self.store.set_epoch_deadline(self.deadline);
+    fn arm(&mut self, deadline: Duration) {
+        self.armed = deadline;
+        self.store.set_epoch_deadline(Runtime::epochs_for(deadline));
     }
 
     fn settle<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, Fault> {
-        result.map_err(|e| classify(&self.store, self.limits, e))
+        result.map_err(|e| classify(&self.store, self.limits, self.armed, e))
     }
 }
 
 /// Turns a wasmtime error from a call into the fault it stands for.
-fn classify(store: &Store<Sandbox>, limits: Limits, error: wasmtime::Error) -> Fault {
+fn classify(
+    store: &Store<Sandbox>,
+    limits: Limits,
+    deadline: Duration,
+    error: wasmtime::Error,
+) -> Fault {
     if let Some(asked) = store.data().limiter.memory_denied {
         return Fault::Memory {
             limit: limits.memory,
@@ -255,7 +271,7 @@ fn classify(store: &Store<Sandbox>, limits: Limits, error: wasmtime::Error) -> F
         };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Fault::Deadline(limits.deadline),
+        Some(Trap::Interrupt) => Fault::Deadline(deadline),
         Some(trap) => Fault::Trap(trap.to_string()),
         None => Fault::Trap(format!("{error:#}")),
     }

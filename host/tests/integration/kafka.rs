@@ -581,10 +581,10 @@ fn state_larger_than_a_message_is_checkpointed_in_chunks_and_restored() {
     let broker = Broker::start("big-state");
     broker.create_topic("ticks", 1);
     let dir = scratch("kafka-big-state");
-    // 32 symbols a minute apart: 1,250 minutes each, all inside a day.
-    let ticks = ticks(40_000, 32);
+    // 48 symbols a minute apart: 1,250 minutes each, all inside a day.
+    let ticks = ticks(60_000, 48);
     let expected = expected_of(&DAY_SLOTS, &ticks);
-    let (first, second) = ticks.split_at(32_000);
+    let (first, second) = ticks.split_at(48_000);
     let config = config_of(
         &DAY_SLOTS,
         &dir,

@@ -360,3 +360,53 @@ fn a_rollback_returns_to_the_previous_version_with_the_state() {
     }
     assert_eq!(control.status()[1].running, first);
 }
+
+/// A chain of one `slow-snapshot` misbehave slot whose snapshot takes
+/// 60 ms, under a batch deadline of 20 ms and the given state deadline,
+/// with a controller of the same limits.
+fn slow_snapshot(state_deadline: &str) -> (Arc<Mutex<Chain>>, Control) {
+    let preamble = format!("[sandbox]\ndeadline = \"20ms\"\nstate-deadline = \"{state_deadline}\"");
+    let slots = [("misbehave", "", "mode = \"slow-snapshot\"\nbytes = 60")];
+    let text = crate::support::config_text(&preamble, &slots);
+    let config = tickhost::config::Config::parse(&text, std::path::Path::new("")).unwrap();
+    let chain = crate::support::configured_chain(&preamble, &slots);
+    let lineup = chain.lineup().clone();
+    let chain = Arc::new(Mutex::new(chain));
+    let control = Control::new(
+        runtime().clone(),
+        ComponentCache::new(None),
+        config.limits,
+        lineup,
+        chain.clone(),
+    );
+    (chain, control)
+}
+
+#[test]
+fn a_snapshot_is_held_to_the_state_deadline_not_the_batch_deadline() {
+    let (chain, control) = slow_snapshot("2s");
+    process(&chain, 0, 10);
+
+    let swapped = control
+        .swap("misbehave", Source::Path(component("misbehave")), None)
+        .unwrap_or_else(|e| panic!("a 60 ms snapshot is within 2s: {e}"));
+    assert!(swapped.state_carried, "{swapped:?}");
+
+    let (chain, control) = slow_snapshot("30ms");
+    process(&chain, 0, 10);
+    let refused = control
+        .swap("misbehave", Source::Path(component("misbehave")), None)
+        .unwrap_err();
+    assert!(matches!(&refused, SwapError::Start { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains("deadline of 30ms"),
+        "{refused}"
+    );
+    // The old version still judges, and keeps every tick.
+    let outcome = process(&chain, 1, 10);
+    assert_eq!(outcome.len(), 10);
+    assert!(
+        outcome.iter().all(|&(verdict, _)| verdict == 0),
+        "{outcome:?}"
+    );
+}

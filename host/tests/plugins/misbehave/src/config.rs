@@ -41,10 +41,11 @@ pub enum Mode {
     RefuseRestore,
     TrapRestore,
     TrapSnapshot,
+    SlowSnapshot,
 }
 
 /// Every mode with the name the configuration uses for it.
-const MODES: [(&str, Mode); 17] = [
+const MODES: [(&str, Mode); 18] = [
     ("ok", Mode::Ok),
     ("trap", Mode::Trap),
     ("panic", Mode::Panic),
@@ -62,6 +63,7 @@ const MODES: [(&str, Mode); 17] = [
     ("refuse-restore", Mode::RefuseRestore),
     ("trap-restore", Mode::TrapRestore),
     ("trap-snapshot", Mode::TrapSnapshot),
+    ("slow-snapshot", Mode::SlowSnapshot),
 ];
 
 impl Mode {
@@ -99,7 +101,8 @@ pub struct Config {
     /// that must have been processed before a snapshot traps.
     pub after: u64,
     /// The size used by some modes: the reason's length in bytes for
-    /// `huge-output`, the busy wait in milliseconds for `slow`.
+    /// `huge-output`, the busy wait in milliseconds for `slow` and
+    /// `slow-snapshot`.
     pub bytes: u64,
 }
 
@@ -208,7 +211,7 @@ pub fn describe() -> PluginInfo {
                 "bytes",
                 ParamType::Integer,
                 ParamValue::Integer(0),
-                "the reason's size for huge-output (0: 64 MiB), the wait in ms for slow",
+                "the reason's size for huge-output (0: 64 MiB), the wait in ms for slow and slow-snapshot",
             ),
         ],
         annotations: ANNOTATIONS.iter().map(|a| a.to_string()).collect(),

@@ -144,7 +144,8 @@ impl Instance {
             | Mode::TrapConfigure
             | Mode::RefuseRestore
             | Mode::TrapRestore
-            | Mode::TrapSnapshot => self.keep_all(len),
+            | Mode::TrapSnapshot
+            | Mode::SlowSnapshot => self.keep_all(len),
         };
 
         self.seen += len as u64;
@@ -152,10 +153,13 @@ impl Instance {
     }
 
     /// The state as [`SNAPSHOT_LEN`] bytes; `trap-snapshot` traps instead
-    /// once `after` batches have been processed.
+    /// once `after` batches have been processed, and `slow-snapshot` first
+    /// busy-waits `bytes` milliseconds.
     pub fn snapshot(&self) -> Vec<u8> {
-        if self.mode_now() == Mode::TrapSnapshot {
-            faults::trap();
+        match self.mode_now() {
+            Mode::TrapSnapshot => faults::trap(),
+            Mode::SlowSnapshot => faults::busy_wait(Duration::from_millis(self.config.bytes)),
+            _ => {}
         }
         self.seen.to_le_bytes().to_vec()
     }
