@@ -8,6 +8,7 @@
 //!   messages turned into output messages;
 //! - [`state`]: plugin state checkpointed to a compacted topic;
 //! - [`counters`]: what happened to every consumed message;
+//! - [`deliveries`]: outputs in flight, settled before offsets move;
 //! - [`serve`](mod@serve): the consume, process, produce, commit loop and
 //!   rebalances.
 //!
@@ -17,6 +18,7 @@
 pub mod client;
 pub mod config;
 pub mod counters;
+pub mod deliveries;
 pub mod partition;
 pub mod serve;
 pub mod state;

@@ -3,10 +3,11 @@
 //! A round gathers messages until one partition has a full batch or the
 //! batch wait has passed since the first; judges each partition's messages
 //! with that partition's chain (partitions in parallel, one thread each);
-//! and produces every output, waiting until the broker has acknowledged all
-//! of them. Every checkpoint interval the chains' state is written to the
-//! state topic and, once that too is acknowledged, the offsets are
-//! committed. A crash therefore replays, never skips: at least once.
+//! and hands every output to the producer without waiting for the broker
+//! ([`Deliveries`]). Every checkpoint interval the chains' state is written
+//! to the state topic and, once it and every output before it are
+//! acknowledged, the offsets are committed. A crash therefore replays,
+//! never skips: at least once.
 //!
 //! Rebalances are handled in the consumer's callbacks, which librdkafka runs
 //! while the loop waits for messages, that is between rounds, when every
@@ -34,6 +35,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use super::counters::{Counters, Snapshot};
+use super::deliveries::Deliveries;
 use super::partition::{Output, PartitionState};
 use super::state::{self, Checkpoint};
 
@@ -110,6 +112,7 @@ impl Chains for PartitionChains {
 struct HostContext {
     shared: Arc<PartitionChains>,
     producer: FutureProducer,
+    deliveries: Arc<Deliveries>,
     config: KafkaConfig,
     counters: Arc<Counters>,
     lineup: Arc<Lineup>,
@@ -162,6 +165,9 @@ impl ConsumerContext for HostContext {
 impl HostContext {
     /// Checkpoints each revoked partition's chain and commits its offset.
     fn revoked(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
+        // The outputs of every round so far must be safe before an offset
+        // that covers them is committed.
+        let delivered = self.deliveries.settle_blocking();
         let mut shared = self.shared.lock();
         shared.epoch += 1;
         let mut commits = TopicPartitionList::new();
@@ -190,6 +196,10 @@ impl HostContext {
                 ),
             }
             tracing::info!(partition = state.partition, "partition revoked");
+        }
+        if let Err(e) = delivered {
+            tracing::error!("outputs were not delivered, no offset is committed: {e:#}");
+            return;
         }
         if commits.count() > 0
             && let Err(e) = consumer.commit(&commits, CommitMode::Sync)
@@ -288,9 +298,11 @@ pub async fn serve(
     let producer: FutureProducer = client::producer(kafka)
         .create()
         .context("failed to create the Kafka producer")?;
+    let deliveries = Arc::new(Deliveries::default());
     let context = HostContext {
         shared: shared.clone(),
         producer: producer.clone(),
+        deliveries: deliveries.clone(),
         config: kafka.clone(),
         counters: counters.clone(),
         lineup,
@@ -307,6 +319,7 @@ pub async fn serve(
         kafka,
         consumer: &consumer,
         producer: &producer,
+        deliveries: &deliveries,
         shared: &shared,
         counters: &counters,
         report: options.report.then(|| Report::new(&[])),
@@ -318,6 +331,8 @@ pub async fn serve(
         let Some(round) = host.gather(&mut stop).await else {
             break;
         };
+        // A delivery refused in a rebalance callback stops the host too.
+        deliveries.failure()?;
         host.round(round).await?;
         if host.dirty && host.last_checkpoint.elapsed() >= kafka.checkpoint_interval {
             host.checkpoint_all().await?;
@@ -347,6 +362,7 @@ struct Host<'a> {
     kafka: &'a KafkaConfig,
     consumer: &'a StreamConsumer<HostContext>,
     producer: &'a FutureProducer,
+    deliveries: &'a Deliveries,
     shared: &'a Arc<PartitionChains>,
     counters: &'a Arc<Counters>,
     report: Option<Report>,
@@ -431,9 +447,9 @@ impl Host<'_> {
             Err(fault) => return self.halt(fault),
         };
 
-        // Deliver. Offsets are committed with the next checkpoint, once the
-        // state that matches them is safe too.
-        self.produce(outputs).await?;
+        // Deliver, without waiting: offsets are committed with the next
+        // checkpoint, once these outputs and the matching state are safe.
+        self.deliveries.send(self.producer, &outputs).await?;
         self.dirty = true;
         Ok(())
     }
@@ -496,41 +512,9 @@ impl Host<'_> {
         })
     }
 
-    /// Produces every output and waits until the broker acknowledged each.
-    async fn produce(&self, outputs: Vec<Output>) -> anyhow::Result<()> {
-        let mut pending = Vec::with_capacity(outputs.len());
-        for output in &outputs {
-            loop {
-                match self.producer.send_result(record(output)) {
-                    Ok(delivery) => {
-                        pending.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                        // The local queue is full: let some deliveries finish.
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((e, _)) => bail!("failed to produce to '{}': {e}", output.topic),
-                }
-            }
-        }
-        for delivery in futures::future::join_all(pending).await {
-            match delivery {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, message))) => {
-                    bail!(
-                        "the broker refused a message for '{}': {e}",
-                        message.topic()
-                    )
-                }
-                Err(_) => bail!("the producer closed before a delivery was confirmed"),
-            }
-        }
-        Ok(())
-    }
-
     /// Checkpoints every partition's chain at its current offset and, once
-    /// the checkpoints are acknowledged, commits those offsets. Committing
+    /// the checkpoints and every output before them are acknowledged,
+    /// commits those offsets. Committing
     /// only here keeps every committed offset matched by a checkpoint of the
     /// state at that offset, so that whoever resumes a partition resumes its
     /// windows too; the price is that a crash replays up to one
@@ -557,7 +541,8 @@ impl Host<'_> {
             }
             outputs
         };
-        self.produce(outputs).await?;
+        self.deliveries.send(self.producer, &outputs).await?;
+        self.deliveries.settle().await?;
         Counters::add(&self.counters.checkpoints, written);
         if commits.count() > 0
             && let Err(e) = self.consumer.commit(&commits, CommitMode::Async)
@@ -661,7 +646,7 @@ fn checkpoint_blocking(
     Ok(true)
 }
 
-fn record(output: &Output) -> FutureRecord<'_, [u8], [u8]> {
+pub(super) fn record(output: &Output) -> FutureRecord<'_, [u8], [u8]> {
     let mut record = FutureRecord::to(&output.topic).payload(output.payload.as_slice());
     if let Some(key) = &output.key {
         record = record.key(key.as_slice());
