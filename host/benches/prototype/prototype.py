@@ -40,7 +40,7 @@ import time
 from collections import deque
 
 try:
-    from confluent_kafka import Consumer, KafkaException, Producer
+    from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 except ImportError:
     sys.exit("the prototype needs confluent-kafka: pip install confluent-kafka")
 
@@ -220,7 +220,12 @@ def main():
         idle_since = time.monotonic()
     took = time.perf_counter() - first
 
-    consumer.commit(asynchronous=False)
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException as e:
+        # Nothing consumed since the last commit: nothing to commit.
+        if e.args[0].code() != KafkaError._NO_OFFSET:
+            raise
     consumer.close()
     rss, hwm = memory_kib()
     print(

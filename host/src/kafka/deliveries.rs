@@ -2,8 +2,10 @@
 //! be acknowledged before any offset that covers them is committed.
 //!
 //! A round does not wait for its outputs: the next round is gathered and
-//! judged while the broker acknowledges them, so that a round costs its
-//! work rather than a broker round trip. Whoever commits offsets (the
+//! judged while the broker acknowledges them, and waits for them only
+//! before sending its own (so that rounds stay as large as the backlog), so
+//! that a round's latency is its work rather than its work plus a broker
+//! round trip. Whoever commits offsets (the
 //! checkpoint, the revocation callback, the shutdown) first settles every
 //! delivery enqueued so far, and commits nothing if one failed. Order is
 //! the producer's: idempotent, so the outputs of a partition keep the order

@@ -4,7 +4,8 @@
 //! batch wait has passed since the first; judges each partition's messages
 //! with that partition's chain (partitions in parallel, one thread each);
 //! and hands every output to the producer without waiting for the broker
-//! ([`Deliveries`]). Every checkpoint interval the chains' state is written
+//! ([`Deliveries`]): they travel while the next round is gathered and
+//! judged, which then waits for them before it sends its own. Every checkpoint interval the chains' state is written
 //! to the state topic and, once it and every output before it are
 //! acknowledged, the offsets are committed. A crash therefore replays,
 //! never skips: at least once.
@@ -447,8 +448,12 @@ impl Host<'_> {
             Err(fault) => return self.halt(fault),
         };
 
-        // Deliver, without waiting: offsets are committed with the next
+        // Deliver. The previous round's outputs were in flight while this
+        // round was judged; they are awaited now, so that rounds stay as
+        // large as the backlog (waiting for nothing would shrink them to a
+        // few messages each). Offsets are committed with the next
         // checkpoint, once these outputs and the matching state are safe.
+        self.deliveries.settle().await?;
         self.deliveries.send(self.producer, &outputs).await?;
         self.dirty = true;
         Ok(())
