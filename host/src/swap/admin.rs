@@ -4,7 +4,7 @@
 //! - `PUT /plugins/{slot}`: a new version, either uploaded as the body with
 //!   `Content-Type: application/wasm` (parameters, if any, as JSON in the
 //!   `params` query argument), or named by a JSON body
-//!   `{"path": "...", "params": {...}}`; the answer is [`Swapped`];
+//!   `{"path": "...", "params": {...}}`; the answer is [`Swapped`](super::Swapped);
 //! - `POST /plugins/{slot}/rollback`: back to the previous version.
 //!
 //! Errors are JSON `{"error": "..."}` with a status that says whose they
