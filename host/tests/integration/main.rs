@@ -6,6 +6,7 @@ mod broker;
 mod chain;
 mod cli;
 mod compose;
+mod delivery;
 mod kafka;
 mod loading;
 mod produce;
