@@ -128,6 +128,12 @@ impl Slot {
         self.policy
     }
 
+    /// The size of the last good snapshot, if one was taken: what a swap
+    /// of this slot can expect to transfer.
+    pub fn state_size(&self) -> Option<usize> {
+        self.last_good.as_ref().map(Vec::len)
+    }
+
     pub fn stats(&self) -> SlotStats {
         self.stats
     }

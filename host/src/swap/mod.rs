@@ -360,8 +360,13 @@ impl Control {
 }
 
 /// A change in a sentence, for the log and the lineup's history.
+/// The state, summed over the chains, from which a swap transfers it in
+/// parallel.
+const PARALLEL_STATE: usize = 64 << 10;
+
 /// Prepares the new version in every chain, the chains spread over the
-/// cores: the chains are held meanwhile, and each transfers its own state.
+/// cores when their state is large: the chains are held meanwhile, and each
+/// transfers its own state.
 fn prepare_all(
     chains: &mut [&mut Chain],
     index: usize,
@@ -376,8 +381,14 @@ fn prepare_all(
         chain.catch_up();
         chain.prepare(index, plugin, spare.take())
     };
+    // A thread costs tens of microseconds to start: worth it only when
+    // there is state to move. Without a snapshot yet, assume there is.
+    let state: usize = work
+        .iter()
+        .map(|(chain, _)| chain.slots()[index].state_size().unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if work.len() <= 1 || workers == 1 {
+    if work.len() <= 1 || workers == 1 || state < PARALLEL_STATE {
         return work.iter_mut().map(prepare).collect();
     }
     let per_worker = work.len().div_ceil(workers);
