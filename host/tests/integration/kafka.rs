@@ -516,6 +516,19 @@ fn a_second_host_takes_over_partitions_with_their_windows() {
 
     let one = Host::start(&config, dir.join("host-1.log"));
     let two = Host::start(&config, dir.join("host-2.log"));
+    // Both in the group with partitions before the ticks come: otherwise
+    // the first to join may judge them all before the other is in.
+    let deadline = Instant::now() + OUTPUT_TIMEOUT;
+    while !(one.log().contains("partitions assigned") && two.log().contains("partitions assigned"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the hosts did not both get partitions:\n{}\n---\n{}",
+            one.log(),
+            two.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     publish(&broker, "ticks", &messages(first));
     read_until(&broker, "ticks.processed", |m| distinct(m) >= 3_000);
     let split = |log: &str| {
