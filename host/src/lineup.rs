@@ -112,19 +112,29 @@ impl Lineup {
 
     /// Puts `plugin` in slot `index`; the version it replaces becomes the
     /// one a rollback goes back to.
-    pub fn install(&self, index: usize, plugin: Plugin, params: toml::Table, note: String) {
+    ///
+    /// Returns the version that fell out of the history, if one did, for
+    /// the caller to drop when it is not holding anything up: freeing a
+    /// compiled component unmaps its code.
+    #[must_use = "drop the evicted version outside any hold"]
+    pub fn install(
+        &self,
+        index: usize,
+        plugin: Plugin,
+        params: toml::Table,
+        note: String,
+    ) -> Option<Plugin> {
         let mut slots = self.lock();
         let entry = &mut slots[index];
         let old = std::mem::replace(&mut entry.plugin, plugin);
         let old_params = std::mem::replace(&mut entry.params, params);
         entry.previous.push((old, old_params));
-        if entry.previous.len() > HISTORY {
-            entry.previous.remove(0);
-        }
+        let evicted = (entry.previous.len() > HISTORY).then(|| entry.previous.remove(0).0);
         entry.since = SystemTime::now();
         entry.swaps += 1;
         entry.last_change = Some(note);
         self.generation.fetch_add(1, Ordering::AcqRel);
+        evicted
     }
 
     /// The version a rollback of slot `index` would go back to.

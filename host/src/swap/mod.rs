@@ -293,6 +293,8 @@ impl Control {
             })?;
         let mut outcome: Result<(usize, Vec<Adopted>, Duration), Fault> = Err(Fault::Down);
         let mut change = Some(change);
+        // Dropped at the end, once the chains run again.
+        let mut evicted: Option<Plugin> = None;
         self.chains.with_chains(&mut |chains| {
             let start = Instant::now();
             let prepared = match prepare_all(chains, index, &plugin, &mut spares) {
@@ -306,7 +308,7 @@ impl Control {
             let note = describe(&from, &to, &adopted);
             match change.take().expect("one change per switch") {
                 Change::Install(params) => {
-                    self.lineup.install(index, plugin.clone(), params, note);
+                    evicted = self.lineup.install(index, plugin.clone(), params, note);
                 }
                 Change::RollBack => {
                     self.lineup.roll_back(index, entry.plugin.id(), note);
@@ -319,6 +321,7 @@ impl Control {
             }
             outcome = Ok((chains.len(), adopted, start.elapsed()));
         });
+        drop(evicted);
         let (chains, adopted, pause) = outcome.map_err(|fault| SwapError::Start {
             slot: entry.name.clone(),
             fault,
@@ -328,7 +331,9 @@ impl Control {
             if let Some(change) = change.take() {
                 let note = describe(&from, &to, &[]);
                 match change {
-                    Change::Install(params) => self.lineup.install(index, plugin, params, note),
+                    Change::Install(params) => {
+                        drop(self.lineup.install(index, plugin, params, note));
+                    }
                     Change::RollBack => {
                         self.lineup.roll_back(index, entry.plugin.id(), note);
                     }
