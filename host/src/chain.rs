@@ -68,8 +68,9 @@ struct Shadow {
     symbols_sent: usize,
 }
 
-/// What one slot has done since the chain was built.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What one slot has done since the chain was built. The admin API shows
+/// them summed over the chains that run the slot.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SlotStats {
     /// Batches the slot judged.
     pub batches: u64,
@@ -83,9 +84,17 @@ pub struct SlotStats {
     pub faults: u64,
     /// Batches that reached the slot while its circuit was open.
     pub bypassed: u64,
-    /// Versions adopted, and versions rolled back after a fault.
-    pub swaps: u64,
-    pub rollbacks: u64,
+}
+
+impl std::ops::AddAssign for SlotStats {
+    fn add_assign(&mut self, other: SlotStats) {
+        self.batches += other.batches;
+        self.ticks += other.ticks;
+        self.dropped += other.dropped;
+        self.annotations += other.annotations;
+        self.faults += other.faults;
+        self.bypassed += other.bypassed;
+    }
 }
 
 impl std::fmt::Debug for Slot {
@@ -513,7 +522,6 @@ impl Chain {
                     }
                     if let Some((failed, fault)) = rolled_back {
                         slot.stats.faults += 1;
-                        slot.stats.rollbacks += 1;
                         let note = format!(
                             "{} {} faulted on probation ({fault}) and was rolled back to {} {}",
                             failed.name(),
@@ -713,7 +721,6 @@ impl Chain {
     /// beside it for [`PROBATION`] batches.
     pub fn commit(&mut self, prepared: Prepared) {
         let slot = &mut self.slots[prepared.index];
-        slot.stats.swaps += 1;
         let Some(instance) = prepared.instance else {
             // The new version is the one kept in step: swap them back.
             let shadow = slot.shadow.take().expect("prepared from the shadow");

@@ -204,8 +204,8 @@ mod tests {
         assert_eq!(circuit.state(), CircuitState::Closed);
     }
 
-    #[test]
-    fn a_fault_when_half_open_reopens_for_twice_as_long() {
+    /// A circuit opened by three faults, and the moment it is retried.
+    fn half_open() -> (Circuit, Instant) {
         let start = Instant::now();
         let mut circuit = Circuit::new(config());
         for s in 0..3 {
@@ -213,6 +213,12 @@ mod tests {
         }
         let retry = start + Duration::from_secs(20);
         assert!(circuit.allows(retry));
+        (circuit, retry)
+    }
+
+    #[test]
+    fn a_fault_when_half_open_reopens_for_twice_as_long() {
+        let (mut circuit, retry) = half_open();
 
         let reopened = circuit.fault(retry);
 
@@ -223,13 +229,7 @@ mod tests {
 
     #[test]
     fn a_success_when_half_open_closes_and_resets() {
-        let start = Instant::now();
-        let mut circuit = Circuit::new(config());
-        for s in 0..3 {
-            circuit.fault(start + Duration::from_secs(s));
-        }
-        let retry = start + Duration::from_secs(20);
-        assert!(circuit.allows(retry));
+        let (mut circuit, retry) = half_open();
 
         assert!(circuit.success(), "the success closed the circuit");
 

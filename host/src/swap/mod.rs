@@ -133,18 +133,8 @@ pub struct SlotStatus {
     /// Chains running this slot, and how many are on probation.
     pub chains: usize,
     pub on_probation: usize,
-    pub counters: Counters,
-}
-
-/// A slot's counters, summed over the chains that run it now.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Counters {
-    pub batches: u64,
-    pub ticks: u64,
-    pub dropped: u64,
-    pub annotations: u64,
-    pub faults: u64,
-    pub bypassed: u64,
+    /// Summed over the chains that run the slot now.
+    pub counters: SlotStats,
 }
 
 /// Swaps and rolls back the plugins of a running host.
@@ -245,7 +235,7 @@ impl Control {
                 circuit: "closed",
                 chains: 0,
                 on_probation: 0,
-                counters: Counters::default(),
+                counters: SlotStats::default(),
             })
             .collect();
         self.chains.with_chains(&mut |chains| {
@@ -253,7 +243,7 @@ impl Control {
                 for (status, slot) in slots.iter_mut().zip(chain.slots()) {
                     status.chains += 1;
                     status.on_probation += slot.on_probation() as usize;
-                    add(&mut status.counters, slot.stats());
+                    status.counters += slot.stats();
                     status.circuit = match (status.circuit, slot.circuit()) {
                         (_, CircuitState::Open { .. }) | ("open", _) => "open",
                         (_, CircuitState::HalfOpen) | ("half-open", _) => "half-open",
@@ -435,15 +425,6 @@ fn describe(from: &Version, to: &Version, adopted: &[Adopted]) -> String {
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
-}
-
-fn add(counters: &mut Counters, stats: SlotStats) {
-    counters.batches += stats.batches;
-    counters.ticks += stats.ticks;
-    counters.dropped += stats.dropped;
-    counters.annotations += stats.annotations;
-    counters.faults += stats.faults;
-    counters.bypassed += stats.bypassed;
 }
 
 fn timestamp(time: SystemTime) -> String {

@@ -18,7 +18,7 @@ use tickhost::config::Config;
 use tickhost::kafka::{PartitionChains, ServeOptions, serve};
 use tickhost::plugin::ComponentCache;
 
-use crate::support::{component, runtime, scratch};
+use crate::support::{component, runtime, scratch, text};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -73,14 +73,6 @@ fn tickhost(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("tickhost runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn config_text(brokers: &str, min_volume: u64) -> String {

@@ -201,6 +201,21 @@ fn read_until(
     }
 }
 
+/// Waits until the logs of two hosts satisfy `done`, failing with both
+/// logs after [`OUTPUT_TIMEOUT`].
+fn wait_for_logs(one: &Host, two: &Host, what: &str, done: impl Fn(&str, &str) -> bool) {
+    let deadline = Instant::now() + OUTPUT_TIMEOUT;
+    while !done(&one.log(), &two.log()) {
+        assert!(
+            Instant::now() < deadline,
+            "waited for {what}:\n{}\n---\n{}",
+            one.log(),
+            two.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn json(message: &OwnedMessage) -> serde_json::Value {
     serde_json::from_slice(message.payload().unwrap()).unwrap()
 }
@@ -518,17 +533,9 @@ fn a_second_host_takes_over_partitions_with_their_windows() {
     let two = Host::start(&config, dir.join("host-2.log"));
     // Both in the group with partitions before the ticks come: otherwise
     // the first to join may judge them all before the other is in.
-    let deadline = Instant::now() + OUTPUT_TIMEOUT;
-    while !(one.log().contains("partitions assigned") && two.log().contains("partitions assigned"))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the hosts did not both get partitions:\n{}\n---\n{}",
-            one.log(),
-            two.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_logs(&one, &two, "the hosts to both get partitions", |a, b| {
+        a.contains("partitions assigned") && b.contains("partitions assigned")
+    });
     publish(&broker, "ticks", &messages(first));
     read_until(&broker, "ticks.processed", |m| distinct(m) >= 3_000);
     let split = |log: &str| {
@@ -625,16 +632,9 @@ fn state_larger_than_a_message_is_checkpointed_in_chunks_and_restored() {
         .count();
     read_until(&broker, "ticks.processed", |m| m.len() >= kept_first);
     let two = Host::start(&config, dir.join("host-2.log"));
-    let deadline = Instant::now() + OUTPUT_TIMEOUT;
-    while !(one.log() + &two.log()).contains("partition state restored") {
-        assert!(
-            Instant::now() < deadline,
-            "no host restored the partition:\n{}\n---\n{}",
-            one.log(),
-            two.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_logs(&one, &two, "a host to restore the partition", |a, b| {
+        a.contains("partition state restored") || b.contains("partition state restored")
+    });
 
     // The first host leaves (checkpointing if it holds the partition); the
     // second goes on with the restored windows.

@@ -28,7 +28,7 @@ use tickhost::config::Config;
 use tickhost::kafka::{PartitionChains, ServeOptions, serve};
 use tickhost::plugin::ComponentCache;
 
-use crate::support::{component, runtime, scratch, workspace};
+use crate::support::{component, runtime, scratch, text, workspace};
 
 /// The key every test runs with; no output may contain it.
 const SENTINEL: &str = "SENTINEL-KEY-7f3a";
@@ -271,14 +271,6 @@ fn tickhost_with_key(key: &str, args: &[&str]) -> Output {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A mock cluster with the input topic in `partitions` partitions.

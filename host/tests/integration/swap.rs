@@ -23,16 +23,16 @@ const THREE: [(&str, &str); 3] = [
 /// A chain behind a mutex, and its controller with an on-disk compile
 /// cache, so that loading a version again takes a millisecond.
 fn controlled(slots: &[(&str, &str)], cache: &str) -> (Arc<Mutex<Chain>>, Control) {
-    let chain = chain(slots);
+    let cache = ComponentCache::new(Some(scratch(cache)));
+    control_of(chain(slots), cache, Limits::default())
+}
+
+/// `chain` behind a mutex, and a controller that loads new versions with
+/// `limits`.
+fn control_of(chain: Chain, cache: ComponentCache, limits: Limits) -> (Arc<Mutex<Chain>>, Control) {
     let lineup = chain.lineup().clone();
     let chain = Arc::new(Mutex::new(chain));
-    let control = Control::new(
-        runtime().clone(),
-        ComponentCache::new(Some(scratch(cache))),
-        Limits::default(),
-        lineup,
-        chain.clone(),
-    );
+    let control = Control::new(runtime().clone(), cache, limits, lineup, chain.clone());
     (chain, control)
 }
 
@@ -369,17 +369,9 @@ fn slow_snapshot(state_deadline: &str) -> (Arc<Mutex<Chain>>, Control) {
     let slots = [("misbehave", "", "mode = \"slow-snapshot\"\nbytes = 60")];
     let text = crate::support::config_text(&preamble, &slots);
     let config = tickhost::config::Config::parse(&text, std::path::Path::new("")).unwrap();
-    let chain = crate::support::configured_chain(&preamble, &slots);
-    let lineup = chain.lineup().clone();
-    let chain = Arc::new(Mutex::new(chain));
-    let control = Control::new(
-        runtime().clone(),
-        ComponentCache::new(None),
-        config.limits,
-        lineup,
-        chain.clone(),
-    );
-    (chain, control)
+    let cache = ComponentCache::new(None);
+    let chain = Chain::load(runtime(), &cache, &config).unwrap();
+    control_of(chain, cache, config.limits)
 }
 
 #[test]
