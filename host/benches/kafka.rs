@@ -13,6 +13,7 @@
 //! installs it, or set `TICKHOST_TANSU`) and a Python 3 with confluent-kafka
 //! (`pip install confluent-kafka`; `TICKHOST_PYTHON` names the interpreter).
 //! A missing prerequisite stops it at once, saying what to install.
+//! `TICKHOST_BENCH_BROKERS=mock` (or `tansu`) runs it on one broker only.
 //!
 //! What is measured, and how:
 //!
@@ -222,7 +223,6 @@ fn main() {
         .init();
     let workspace = workspace();
     let python = python();
-    let tansu = tansu_binary();
     build_plugins(workspace);
 
     let scratch = workspace.join("target").join("bench-kafka");
@@ -255,25 +255,32 @@ fn main() {
         memory_ticks: Stream::generate(MEMORY_TICKS, MEMORY_SYMBOLS, MEMORY_STEP_MS),
     };
 
-    eprintln!("kafka bench: on the mock cluster");
-    let mock = Broker::mock();
-    let results = bench.measure(&mock, &scratch.join("mock"));
-    drop(mock);
-    print_results(
-        "the mock cluster (librdkafka, in this process)",
-        &results,
-        true,
-    );
+    let brokers = std::env::var("TICKHOST_BENCH_BROKERS").unwrap_or_else(|_| "mock,tansu".into());
+    let on = |name: &str| brokers.split(',').any(|b| b.trim() == name);
 
-    eprintln!("kafka bench: on tansu");
-    let broker = Broker::tansu(&tansu, &scratch.join("tansu"));
-    let results = bench.measure(&broker, &scratch.join("tansu"));
-    drop(broker);
-    print_results(
-        "tansu 0.6.0 (SQLite storage, its own process)",
-        &results,
-        false,
-    );
+    if on("mock") {
+        eprintln!("kafka bench: on the mock cluster");
+        let mock = Broker::mock();
+        let results = bench.measure(&mock, &scratch.join("mock"));
+        drop(mock);
+        print_results(
+            "the mock cluster (librdkafka, in this process)",
+            &results,
+            true,
+        );
+    }
+    if on("tansu") {
+        eprintln!("kafka bench: on tansu");
+        let tansu = tansu_binary();
+        let broker = Broker::tansu(&tansu, &scratch.join("tansu"));
+        let results = bench.measure(&broker, &scratch.join("tansu"));
+        drop(broker);
+        print_results(
+            "tansu 0.6.0 (SQLite storage, its own process)",
+            &results,
+            false,
+        );
+    }
 }
 
 /// The workspace's root directory.

@@ -44,6 +44,8 @@ pub struct PartitionState {
     pub chain: Chain,
     /// The offset after the last message processed: what to commit.
     pub next_offset: Option<i64>,
+    /// The offset of its last checkpoint written.
+    pub checkpointed: Option<i64>,
 }
 
 /// What is about to be judged: a tick (by its index in the batch), or a

@@ -5,10 +5,12 @@
 //! with that partition's chain (partitions in parallel, one thread each);
 //! and hands every output to the producer without waiting for the broker
 //! ([`Deliveries`]): they travel while the next round is gathered and
-//! judged, which then waits for them before it sends its own. Every checkpoint interval the chains' state is written
-//! to the state topic and, once it and every output before it are
-//! acknowledged, the offsets are committed. A crash therefore replays,
-//! never skips: at least once.
+//! judged, which then waits for them before it sends its own. Every
+//! checkpoint interval the state of each partition's chain that moved is
+//! snapshotted (partitions in parallel) and handed to the producer for the
+//! state topic the same way; the round after it, once the checkpoint and
+//! every output before it are acknowledged, commits the offsets. A crash
+//! therefore replays, never skips: at least once.
 //!
 //! Rebalances are handled in the consumer's callbacks, which librdkafka runs
 //! while the loop waits for messages, that is between rounds, when every
@@ -259,6 +261,7 @@ impl HostContext {
                     partition,
                     chain,
                     next_offset: None,
+                    checkpointed: None,
                 },
             );
             started.push(partition);
@@ -326,6 +329,9 @@ pub async fn serve(
         report: options.report.then(|| Report::new(&[])),
         last_checkpoint: Instant::now(),
         dirty: false,
+        checkpoint_moved: Instant::now(),
+        taken: None,
+        written: None,
         backoff: Duration::ZERO,
     };
     loop {
@@ -335,8 +341,11 @@ pub async fn serve(
         // A delivery refused in a rebalance callback stops the host too.
         deliveries.failure()?;
         host.round(round).await?;
-        if host.dirty && host.last_checkpoint.elapsed() >= kafka.checkpoint_interval {
-            host.checkpoint_all().await?;
+        if host.dirty
+            && host.taken.is_none()
+            && host.last_checkpoint.elapsed() >= kafka.checkpoint_interval
+        {
+            host.take_checkpoint()?;
         }
         if options
             .stop_after
@@ -370,7 +379,25 @@ struct Host<'a> {
     last_checkpoint: Instant,
     /// Whether outputs were produced since the last checkpoint.
     dirty: bool,
+    /// When a checkpoint was last taken or written.
+    checkpoint_moved: Instant,
+    /// A checkpoint taken, until the outputs it covers are acknowledged.
+    taken: Option<Taken>,
+    /// A checkpoint written, until its chunks are acknowledged.
+    written: Option<Taken>,
     backoff: Duration,
+}
+
+/// A checkpoint of the partitions' chains, on its way to the state topic.
+struct Taken {
+    /// The rebalance epoch it was taken in.
+    epoch: u64,
+    /// The chunks of every partition that moved since its last checkpoint.
+    chunks: Vec<Output>,
+    /// Those partitions, and the offsets their chunks belong to.
+    written: Vec<(i32, Option<i64>)>,
+    /// The offset of every partition, to commit once it is written.
+    offsets: TopicPartitionList,
 }
 
 impl Host<'_> {
@@ -390,8 +417,13 @@ impl Host<'_> {
                     self.last_checkpoint + self.kafka.checkpoint_interval,
                 )
             });
+            // A checkpoint is written, then committed, as deliveries are
+            // acknowledged, which an idle host has to wake up for too.
+            let commit_due = (self.taken.is_some() || self.written.is_some()).then(|| {
+                tokio::time::Instant::from_std(self.checkpoint_moved + self.kafka.batch_wait)
+            });
             let wait = async {
-                match deadline.or(checkpoint_due) {
+                match deadline.or(commit_due).or(checkpoint_due) {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
@@ -423,39 +455,43 @@ impl Host<'_> {
         }
     }
 
-    /// Judges, produces and commits one round.
+    /// Judges and produces one round, and commits the last checkpoint's
+    /// offsets once what they cover is acknowledged.
     async fn round(&mut self, round: Round) -> anyhow::Result<()> {
         // Set up arriving partitions and drop what a rebalance overtook.
         let batches = self.prepare(round);
-        if batches.is_empty() {
-            return Ok(());
-        }
-
-        // Judge every partition's batch.
-        let outputs = {
-            let mut shared = self.shared.lock();
-            let mut work: Vec<(&mut PartitionState, &[OwnedMessage])> = Vec::new();
-            let mut rest: Vec<&mut PartitionState> = shared.partitions.values_mut().collect();
-            for (partition, messages) in &batches {
-                if let Some(at) = rest.iter().position(|s| s.partition == *partition) {
-                    work.push((rest.swap_remove(at), messages));
+        let outputs = if batches.is_empty() {
+            Vec::new()
+        } else {
+            // Judge every partition's batch.
+            let outputs = {
+                let mut shared = self.shared.lock();
+                let mut work: Vec<(&mut PartitionState, &[OwnedMessage])> = Vec::new();
+                let mut rest: Vec<&mut PartitionState> = shared.partitions.values_mut().collect();
+                for (partition, messages) in &batches {
+                    if let Some(at) = rest.iter().position(|s| s.partition == *partition) {
+                        work.push((rest.swap_remove(at), messages));
+                    }
                 }
+                self.judge(work)
+            };
+            match outputs {
+                Ok(outputs) => outputs,
+                Err(fault) => return self.halt(fault),
             }
-            self.judge(work)
-        };
-        let outputs = match outputs {
-            Ok(outputs) => outputs,
-            Err(fault) => return self.halt(fault),
         };
 
-        // Deliver. The previous round's outputs were in flight while this
-        // round was judged; they are awaited now, so that rounds stay as
-        // large as the backlog (waiting for nothing would shrink them to a
-        // few messages each). Offsets are committed with the next
-        // checkpoint, once these outputs and the matching state are safe.
+        // Deliver. The previous round's outputs (and the last checkpoint's
+        // chunks) were in flight while this round was judged; they are
+        // awaited now, so that rounds stay as large as the backlog (waiting
+        // for nothing would shrink them to a few messages each), and then
+        // the checkpoints move along.
         self.deliveries.settle().await?;
-        self.deliveries.send(self.producer, &outputs).await?;
-        self.dirty = true;
+        self.advance_checkpoints().await?;
+        if !batches.is_empty() {
+            self.deliveries.send(self.producer, &outputs).await?;
+            self.dirty = true;
+        }
         Ok(())
     }
 
@@ -496,66 +532,101 @@ impl Host<'_> {
             }
             return Ok(outputs);
         }
-        if work.len() == 1 {
-            let (state, messages) = work.into_iter().next().expect("one batch");
-            return state.process(messages, kafka, counters, None);
+        let outputs = in_parallel(work, |(state, messages)| {
+            state.process(messages, kafka, counters, None)
+        });
+        let mut all = Vec::new();
+        for outputs in outputs {
+            all.extend(outputs?);
         }
-        tokio::task::block_in_place(|| {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .into_iter()
-                    .map(|(state, messages)| {
-                        scope.spawn(move || state.process(messages, kafka, counters, None))
-                    })
-                    .collect();
-                let mut outputs = Vec::new();
-                for handle in handles {
-                    outputs.extend(handle.join().expect("judging a partition never panics")?);
-                }
-                Ok(outputs)
-            })
-        })
+        Ok(all)
     }
 
-    /// Checkpoints every partition's chain at its current offset and, once
-    /// the checkpoints and every output before them are acknowledged,
-    /// commits those offsets. Committing
-    /// only here keeps every committed offset matched by a checkpoint of the
-    /// state at that offset, so that whoever resumes a partition resumes its
-    /// windows too; the price is that a crash replays up to one
-    /// checkpoint interval.
-    async fn checkpoint_all(&mut self) -> anyhow::Result<()> {
-        let mut commits = TopicPartitionList::new();
-        let mut written = 0;
-        let outputs: Vec<Output> = {
-            let mut shared = self.shared.lock();
-            let mut outputs = Vec::new();
-            for state in shared.partitions.values_mut() {
-                let chunks = checkpoint_outputs(self.kafka, state)?;
-                if !chunks.is_empty() {
-                    written += 1;
-                    outputs.extend(chunks);
-                }
-                if let Some(next) = state.next_offset {
-                    commits.add_partition_offset(
-                        &self.kafka.topics.input,
-                        state.partition,
-                        Offset::Offset(next),
-                    )?;
-                }
-            }
-            outputs
+    /// Takes a checkpoint of every partition that moved since its last
+    /// one, at its current offset: snapshots its chain (partitions in
+    /// parallel) and keeps the chunks for [`Host::advance_checkpoints`],
+    /// which writes them once every output they cover is acknowledged and
+    /// commits their offsets once they are. Every committed offset is thus
+    /// matched by a checkpoint of the state at that offset, and every
+    /// checkpoint's offset by delivered outputs, so whoever resumes a
+    /// partition at its checkpoint resumes its windows too and skips
+    /// nothing; the price is that a crash replays up to a few checkpoint
+    /// intervals. Nothing here waits for the broker.
+    fn take_checkpoint(&mut self) -> anyhow::Result<()> {
+        let mut shared = self.shared.lock();
+        let mut taken = Taken {
+            epoch: shared.epoch,
+            chunks: Vec::new(),
+            written: Vec::new(),
+            offsets: TopicPartitionList::new(),
         };
-        self.deliveries.send(self.producer, &outputs).await?;
-        self.deliveries.settle().await?;
-        Counters::add(&self.counters.checkpoints, written);
-        if commits.count() > 0
-            && let Err(e) = self.consumer.commit(&commits, CommitMode::Async)
-        {
-            tracing::warn!("commit failed (the next checkpoint retries it): {e}");
+        for state in shared.partitions.values() {
+            if let Some(next) = state.next_offset {
+                taken.offsets.add_partition_offset(
+                    &self.kafka.topics.input,
+                    state.partition,
+                    Offset::Offset(next),
+                )?;
+            }
+        }
+        let due: Vec<&mut PartitionState> = shared
+            .partitions
+            .values_mut()
+            .filter(|state| state.next_offset != state.checkpointed)
+            .collect();
+        let kafka = self.kafka;
+        let snapshots = in_parallel(due, |state| {
+            let chunks = checkpoint_outputs(kafka, state)?;
+            anyhow::Ok((state.partition, state.next_offset, chunks))
+        });
+        for snapshot in snapshots {
+            let (partition, offset, chunks) = snapshot?;
+            taken.chunks.extend(chunks);
+            taken.written.push((partition, offset));
+        }
+        drop(shared);
+        if taken.offsets.count() > 0 {
+            self.taken = Some(taken);
         }
         self.last_checkpoint = Instant::now();
+        self.checkpoint_moved = self.last_checkpoint;
         self.dirty = false;
+        Ok(())
+    }
+
+    /// Moves the checkpoints along; called once every delivery enqueued so
+    /// far is acknowledged. The checkpoint written before is safe now: its
+    /// offsets are committed. The checkpoint taken since is written now: the
+    /// outputs it covers are safe. A checkpoint that a rebalance overtook is
+    /// dropped; the rebalance wrote and committed what it revoked itself,
+    /// and the partitions that stay are checkpointed again.
+    async fn advance_checkpoints(&mut self) -> anyhow::Result<()> {
+        let epoch = self.shared.lock().epoch;
+        if let Some(written) = self.written.take() {
+            Counters::add(&self.counters.checkpoints, written.written.len() as u64);
+            if written.epoch == epoch
+                && let Err(e) = self.consumer.commit(&written.offsets, CommitMode::Async)
+            {
+                tracing::warn!("commit failed (the next checkpoint retries it): {e}");
+            }
+        }
+        let Some(taken) = self.taken.take() else {
+            return Ok(());
+        };
+        if taken.epoch != epoch {
+            return Ok(());
+        }
+        self.deliveries.send(self.producer, &taken.chunks).await?;
+        {
+            let mut shared = self.shared.lock();
+            for &(partition, offset) in &taken.written {
+                if let Some(state) = shared.partitions.get_mut(&partition) {
+                    state.checkpointed = offset;
+                }
+            }
+        }
+        self.written = Some(taken);
+        self.checkpoint_moved = Instant::now();
         Ok(())
     }
 
@@ -574,7 +645,17 @@ impl Host<'_> {
 
     /// Checkpoints, commits synchronously, and leaves the group.
     async fn close(&mut self) -> anyhow::Result<()> {
-        self.checkpoint_all().await?;
+        // What was taken before is written; what is taken now covers every
+        // output, which are safe once settled; then it is written too.
+        self.deliveries.settle().await?;
+        self.advance_checkpoints().await?;
+        self.take_checkpoint()?;
+        self.deliveries.settle().await?;
+        self.advance_checkpoints().await?;
+        self.deliveries.settle().await?;
+        if let Some(written) = self.written.take() {
+            Counters::add(&self.counters.checkpoints, written.written.len() as u64);
+        }
         let mut commits = TopicPartitionList::new();
         {
             let mut shared = self.shared.lock();
@@ -614,6 +695,27 @@ fn checkpoint_outputs(
     Ok(checkpoint.messages(kafka, state.partition))
 }
 
+/// Runs `f` on every item, on a thread each when there are several: each
+/// partition's chain on a core of its own.
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let f = &f;
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items
+                .into_iter()
+                .map(|item| scope.spawn(move || f(item)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("a partition's work never panics"))
+                .collect()
+        })
+    })
+}
+
 /// Writes a partition's checkpoint and waits until every chunk of it is
 /// acknowledged, from a callback.
 fn checkpoint_blocking(
@@ -621,6 +723,11 @@ fn checkpoint_blocking(
     kafka: &KafkaConfig,
     state: &mut PartitionState,
 ) -> anyhow::Result<bool> {
+    if state.checkpointed == state.next_offset {
+        // Its newest state is on the topic already (and acknowledged: the
+        // caller settled every delivery first).
+        return Ok(false);
+    }
     let outputs = checkpoint_outputs(kafka, state)?;
     if outputs.is_empty() {
         return Ok(false);
