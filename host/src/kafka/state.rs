@@ -4,8 +4,13 @@
 //!
 //! A checkpoint holds every slot's snapshot of one input partition's chain
 //! and the input offset it belongs to (the next offset to process), as one
-//! JSON document: one document for the whole chain keeps its slots
-//! consistent with each other. A checkpoint is written only after every
+//! document: one document for the whole chain keeps its slots consistent
+//! with each other. The document is [`MARKER`], the length of a JSON header
+//! (four bytes, little-endian), the header (`{"offset":N,"slots":[{"slot",
+//! "plugin","version","bytes"}]}`), then each slot's snapshot bytes in the
+//! header's order: the snapshots, most of a checkpoint, are written and read
+//! as they are. Documents of earlier builds, all JSON with the snapshots in
+//! base64, are still read. A checkpoint is written only after every
 //! output of the ticks it covers was acknowledged, so whoever restores it
 //! may resume from its offset: what lies before was delivered, what lies
 //! after is processed again.
@@ -81,8 +86,12 @@ pub mod chunk_headers {
     pub const CHUNKS: &str = "tickhost.chunks";
 }
 
+/// What a checkpoint document starts with: a NUL, which no JSON text starts
+/// with, then `thc` and the layout's version.
+pub const MARKER: &[u8] = b"\0thc\x02";
+
 /// The state of one partition's chain at an input offset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
     /// The next input offset to process: every tick before it is in the
     /// state, none after it.
@@ -91,13 +100,45 @@ pub struct Checkpoint {
 }
 
 /// One slot's snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlotState {
     pub slot: String,
     pub plugin: String,
     pub version: String,
-    /// The plugin's snapshot bytes, base64.
-    pub state: String,
+    /// The plugin's snapshot bytes.
+    pub state: Vec<u8>,
+}
+
+/// The header of a checkpoint document.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    offset: i64,
+    slots: Vec<SlotHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SlotHeader {
+    slot: String,
+    plugin: String,
+    version: String,
+    /// The length of the slot's snapshot.
+    bytes: usize,
+}
+
+/// A checkpoint document as earlier builds wrote it: JSON, the snapshots in
+/// base64.
+#[derive(Serialize, Deserialize)]
+struct JsonCheckpoint {
+    offset: i64,
+    slots: Vec<JsonSlot>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JsonSlot {
+    slot: String,
+    plugin: String,
+    version: String,
+    state: String,
 }
 
 /// The key of chunk `index` of a checkpoint of input `partition`.
@@ -117,7 +158,7 @@ impl Checkpoint {
                 slot: slot.name().to_string(),
                 plugin: slot.plugin().name().to_string(),
                 version: slot.plugin().info().version.clone(),
-                state: BASE64.encode(bytes),
+                state: bytes,
             })
             .collect();
         Ok(Checkpoint { offset, slots })
@@ -133,11 +174,7 @@ impl Checkpoint {
                 tracing::warn!(slot = %name, "no checkpointed state for this slot; it starts empty");
                 continue;
             };
-            let restored = BASE64
-                .decode(&saved.state)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| chain.restore_slot(index, &bytes).map_err(|e| e.to_string()));
-            if let Err(e) = restored {
+            if let Err(e) = chain.restore_slot(index, &saved.state) {
                 tracing::warn!(slot = %name, "checkpointed state not restored, the slot starts empty: {e}");
             }
         }
@@ -157,12 +194,112 @@ impl Checkpoint {
         )
     }
 
+    /// The checkpoint's document.
     pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a checkpoint always serializes")
+        let header = Header {
+            offset: self.offset,
+            slots: self
+                .slots
+                .iter()
+                .map(|slot| SlotHeader {
+                    slot: slot.slot.clone(),
+                    plugin: slot.plugin.clone(),
+                    version: slot.version.clone(),
+                    bytes: slot.state.len(),
+                })
+                .collect(),
+        };
+        let header = serde_json::to_vec(&header).expect("a header always serializes");
+        let states: usize = self.slots.iter().map(|slot| slot.state.len()).sum();
+        let mut document = Vec::with_capacity(MARKER.len() + 4 + header.len() + states);
+        document.extend_from_slice(MARKER);
+        document.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        document.extend_from_slice(&header);
+        for slot in &self.slots {
+            document.extend_from_slice(&slot.state);
+        }
+        document
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    /// Reads a checkpoint's document, or one written by an earlier build.
+    pub fn from_bytes(document: &[u8]) -> anyhow::Result<Checkpoint> {
+        let Some(rest) = document.strip_prefix(MARKER) else {
+            return Checkpoint::from_json(document);
+        };
+        let (length, rest) = rest
+            .split_first_chunk::<4>()
+            .context("the document ends before its header")?;
+        let length = u32::from_le_bytes(*length) as usize;
+        anyhow::ensure!(rest.len() >= length, "the document ends inside its header");
+        let (header, mut states) = rest.split_at(length);
+        let header: Header = serde_json::from_slice(header).context("unreadable header")?;
+        let mut slots = Vec::with_capacity(header.slots.len());
+        for slot in header.slots {
+            anyhow::ensure!(
+                states.len() >= slot.bytes,
+                "the document ends inside the state of slot '{}'",
+                slot.slot
+            );
+            let (state, rest) = states.split_at(slot.bytes);
+            states = rest;
+            slots.push(SlotState {
+                slot: slot.slot,
+                plugin: slot.plugin,
+                version: slot.version,
+                state: state.to_vec(),
+            });
+        }
+        anyhow::ensure!(
+            states.is_empty(),
+            "{} bytes after the last slot's state",
+            states.len()
+        );
+        Ok(Checkpoint {
+            offset: header.offset,
+            slots,
+        })
+    }
+
+    fn from_json(document: &[u8]) -> anyhow::Result<Checkpoint> {
+        let json: JsonCheckpoint = serde_json::from_slice(document)?;
+        let slots = json
+            .slots
+            .into_iter()
+            .map(|slot| {
+                let state = BASE64
+                    .decode(&slot.state)
+                    .with_context(|| format!("the state of slot '{}' is not base64", slot.slot))?;
+                Ok(SlotState {
+                    slot: slot.slot,
+                    plugin: slot.plugin,
+                    version: slot.version,
+                    state,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Checkpoint {
+            offset: json.offset,
+            slots,
+        })
+    }
+
+    /// The document as earlier builds wrote it.
+    #[cfg(test)]
+    fn to_json(&self) -> Vec<u8> {
+        let json = JsonCheckpoint {
+            offset: self.offset,
+            slots: self
+                .slots
+                .iter()
+                .map(|slot| JsonSlot {
+                    slot: slot.slot.clone(),
+                    plugin: slot.plugin.clone(),
+                    version: slot.version.clone(),
+                    state: BASE64.encode(&slot.state),
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&json).expect("a checkpoint always serializes")
     }
 }
 
@@ -315,7 +452,7 @@ impl Reassembly {
             let checkpoint = found.complete.and_then(|(_, document)| {
                 Checkpoint::from_bytes(&document)
                     .inspect_err(|e| {
-                        tracing::warn!(partition, "ignoring an unreadable checkpoint: {e}");
+                        tracing::warn!(partition, "ignoring an unreadable checkpoint: {e:#}");
                     })
                     .ok()
             });
@@ -448,7 +585,7 @@ mod tests {
                 slot: "moving-average".to_string(),
                 plugin: "moving-average".to_string(),
                 version: "0.1.0".to_string(),
-                state: BASE64.encode(bytes),
+                state: bytes,
             }],
         }
     }
@@ -528,7 +665,11 @@ mod tests {
         let saved = checkpoint(7, 3 << 20);
         let outputs = saved.messages(&KafkaConfig::default(), 0);
 
-        assert!(outputs.len() >= 8, "{} chunks", outputs.len());
+        assert!(
+            outputs.len() > (3 << 20) / CHUNK_BYTES,
+            "{} chunks",
+            outputs.len()
+        );
         for output in &outputs {
             assert_eq!(output.topic, "tickhost.state");
             assert!(output.payload.len() <= CHUNK_BYTES);
@@ -601,9 +742,74 @@ mod tests {
     }
 
     #[test]
+    fn a_document_holds_the_snapshots_as_they_are() {
+        let saved = Checkpoint {
+            offset: 9,
+            slots: vec![
+                checkpoint(9, 100).slots.remove(0),
+                SlotState {
+                    slot: "spike".to_string(),
+                    plugin: "spike".to_string(),
+                    version: "0.2.0".to_string(),
+                    state: Vec::new(),
+                },
+            ],
+        };
+
+        let document = saved.to_bytes();
+
+        assert!(document.starts_with(MARKER));
+        assert!(document.ends_with(&saved.slots[0].state));
+        assert!(document.len() < 100 + 200, "{} bytes", document.len());
+        assert_eq!(Checkpoint::from_bytes(&document).unwrap(), saved);
+    }
+
+    #[test]
+    fn a_chunked_json_checkpoint_of_an_older_tickhost_is_read() {
+        let old = checkpoint(100, 300);
+        let log: Vec<OwnedMessage> =
+            chunk_messages("tickhost.state", "ticks", 0, "100-a", &old.to_json(), SMALL)
+                .into_iter()
+                .map(|o| {
+                    let mut headers = OwnedHeaders::new();
+                    for (key, value) in &o.headers {
+                        headers = headers.insert(Header {
+                            key,
+                            value: Some(value.as_bytes()),
+                        });
+                    }
+                    message(o.key.unwrap(), Some(o.payload), Some(headers))
+                })
+                .collect();
+
+        assert_eq!(read(&log), HashMap::from([(0, old)]));
+    }
+
+    #[test]
+    fn a_damaged_document_is_refused_with_the_reason() {
+        let document = checkpoint(5, 40).to_bytes();
+        let header = u32::from_le_bytes(document[MARKER.len()..][..4].try_into().unwrap());
+        let start = MARKER.len() + 4 + header as usize;
+        let mut longer = document.clone();
+        longer.push(0);
+        for (damaged, reason) in [
+            (&document[..MARKER.len() + 2], "before its header"),
+            (&document[..start - 1], "inside its header"),
+            (
+                &document[..start + 39],
+                "inside the state of slot 'moving-average'",
+            ),
+            (&longer[..], "1 bytes after"),
+        ] {
+            let err = format!("{:#}", Checkpoint::from_bytes(damaged).unwrap_err());
+            assert!(err.contains(reason), "{err}");
+        }
+    }
+
+    #[test]
     fn a_checkpoint_written_whole_by_an_older_tickhost_is_read() {
         let (old, new) = (checkpoint(100, 300), checkpoint(200, 300));
-        let whole = message(b"ticks/0".to_vec(), Some(old.to_bytes()), None);
+        let whole = message(b"ticks/0".to_vec(), Some(old.to_json()), None);
         assert_eq!(
             read(std::slice::from_ref(&whole)),
             HashMap::from([(0, old)])

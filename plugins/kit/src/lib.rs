@@ -27,6 +27,8 @@
 //!   resolved from it once per symbol;
 //! - [`order`]: the out-of-order rule shared by the stateful plugins;
 //! - [`snapshot`]: the envelope around a plugin's snapshot bytes;
+//! - [`packed`]: windows of `(timestamp, price)` pairs in a snapshot as
+//!   one run of bytes;
 //! - [`text`]: durations and numbers as reasons show them;
 //! - [`verdicts`]: verdicts written one drop and one annotation at a time.
 
@@ -35,6 +37,7 @@ pub mod bindings;
 mod export;
 pub mod instance;
 pub mod order;
+pub mod packed;
 pub mod params;
 pub mod rule;
 pub mod snapshot;

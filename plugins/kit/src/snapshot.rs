@@ -98,6 +98,31 @@ pub fn decode<T: DeserializeOwned>(format: &str, bytes: &[u8]) -> Result<T, Snap
     }
 }
 
+/// Opens an envelope tagged `format` or, converted by `upgrade`, one tagged
+/// `older`: an earlier layout of the same plugin's state, so that a new
+/// version restores what the version before it snapshotted (and
+/// checkpointed). Any other tag is refused as [`decode`] refuses it.
+pub fn decode_or_upgrade<T: DeserializeOwned, O: DeserializeOwned>(
+    format: &str,
+    older: &str,
+    bytes: &[u8],
+    upgrade: impl FnOnce(O) -> T,
+) -> Result<T, SnapshotError> {
+    match format_of(bytes) {
+        Some(found) if found == older => decode(older, bytes).map(upgrade),
+        _ => decode(format, bytes),
+    }
+}
+
+/// The format tag of an envelope, if it is one.
+fn format_of(bytes: &[u8]) -> Option<String> {
+    let header: Header = match bytes.strip_prefix(&MARKER) {
+        Some(envelope) => postcard::take_from_bytes(envelope).ok()?.0,
+        None => serde_json::from_slice(bytes).ok()?,
+    };
+    Some(header.format)
+}
+
 fn decode_binary<T: DeserializeOwned>(format: &str, envelope: &[u8]) -> Result<T, SnapshotError> {
     let (header, state): (Header, &[u8]) = postcard::take_from_bytes(envelope)
         .map_err(|e| SnapshotError::NotASnapshot(e.to_string()))?;
@@ -239,6 +264,27 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "snapshot format 'spike/2' is not supported: this version reads 'spike/1'"
+        );
+    }
+
+    #[test]
+    fn an_older_layout_is_upgraded_and_the_current_one_read_as_it_is() {
+        let older = encode("demo/1", &3_u32);
+        let current = encode("demo/2", &State { count: 4, sum: 0.5 });
+        let upgrade = |count: u32| State { count, sum: 0.0 };
+
+        assert_eq!(
+            decode_or_upgrade("demo/2", "demo/1", &older, upgrade),
+            Ok(State { count: 3, sum: 0.0 })
+        );
+        assert_eq!(
+            decode_or_upgrade("demo/2", "demo/1", &current, upgrade),
+            Ok(State { count: 4, sum: 0.5 })
+        );
+        let err = decode_or_upgrade("demo/2", "demo/1", &encode("demo/3", &()), upgrade);
+        assert!(
+            matches!(err, Err(SnapshotError::OtherVersion { .. })),
+            "{err:?}"
         );
     }
 

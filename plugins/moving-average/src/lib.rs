@@ -38,8 +38,9 @@
 //! The running sum is compensated (see the private `sum` module), so
 //! millions of additions and subtractions do not drift from the prices
 //! actually in the window, and it restarts from exactly zero whenever the
-//! window empties. The snapshot (format `moving-average/1`) holds this state
-//! bit for bit, so a restored instance goes on giving exactly the averages
+//! window empties. The snapshot (format `moving-average/2`, windows packed
+//! sixteen bytes a tick; `moving-average/1` snapshots of earlier builds are
+//! still restored) holds this state bit for bit, so a restored instance goes on giving exactly the averages
 //! the uninterrupted one would; it holds no parameters, and restored into an
 //! instance with another window, the entries are judged by the new one.
 //!

@@ -13,8 +13,11 @@ use tickhost_plugin_kit::{
 
 use crate::sum::CompensatedSum;
 
-/// The snapshot format: this plugin, state layout 1.
-const FORMAT: &str = "moving-average/1";
+/// The snapshot format: this plugin, state layout 2 (windows packed).
+const FORMAT: &str = "moving-average/2";
+
+/// The layout before, still restored: windows pair by pair.
+const FORMAT_1: &str = "moving-average/1";
 
 const WINDOW: &str = "window";
 
@@ -38,9 +41,28 @@ struct Window {
     order: Order,
     /// The in-order ticks, as (ts, price), whose time was inside the window
     /// at this symbol's newest tick, oldest first.
+    #[serde(with = "tickhost_plugin_kit::packed")]
     ticks: VecDeque<(i64, f64)>,
     /// The sum of the prices in `ticks`.
     sum: CompensatedSum,
+}
+
+/// One symbol's state in layout 1.
+#[derive(Deserialize)]
+struct Window1 {
+    order: Order,
+    ticks: VecDeque<(i64, f64)>,
+    sum: CompensatedSum,
+}
+
+impl From<&Window1> for Window {
+    fn from(old: &Window1) -> Window {
+        Window {
+            order: old.order,
+            ticks: old.ticks.clone(),
+            sum: old.sum,
+        }
+    }
 }
 
 impl Window {
@@ -120,7 +142,13 @@ impl Rule for MovingAverage {
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.symbols = snapshot::decode(FORMAT, bytes).map_err(|e| e.to_string())?;
+        let upgrade = |old: SymbolStates<Window1>| {
+            old.iter()
+                .map(|(symbol, window)| (symbol.to_string(), Window::from(window)))
+                .collect()
+        };
+        self.symbols = snapshot::decode_or_upgrade(FORMAT, FORMAT_1, bytes, upgrade)
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }
@@ -291,6 +319,36 @@ mod tests {
                 (symbol, i * 45_000 - late, price)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_snapshot_of_the_layout_before_is_restored() {
+        #[derive(Serialize)]
+        struct Window1<'a> {
+            order: Order,
+            ticks: &'a VecDeque<(i64, f64)>,
+            sum: CompensatedSum,
+        }
+        let mut uninterrupted = moving_average(None).unwrap();
+        uninterrupted.process(&batch(&stream(0, 100)).batch());
+        let older: SymbolStates<Window1<'_>> = uninterrupted
+            .symbols
+            .iter()
+            .map(|(symbol, w)| {
+                let window = Window1 {
+                    order: w.order,
+                    ticks: &w.ticks,
+                    sum: w.sum,
+                };
+                (symbol.to_string(), window)
+            })
+            .collect();
+        let older = snapshot::encode(FORMAT_1, &older);
+
+        let mut restored = moving_average(None).unwrap();
+        restored.restore(&older).unwrap();
+
+        assert_eq!(restored.snapshot(), uninterrupted.snapshot());
     }
 
     #[test]

@@ -40,9 +40,10 @@
 //! first) and the newest in-order time. The next tick of a symbol drops its
 //! entries that have left the window, each entry once, so a tick costs O(1)
 //! on average and memory is bounded by the kept ticks of one window per
-//! symbol. The snapshot (format `spike/1`) holds that state and no
-//! parameters: restored into an instance with another window, the entries
-//! are judged by the new one.
+//! symbol. The snapshot (format `spike/2`, windows packed sixteen bytes a
+//! tick; `spike/1` snapshots of earlier builds are still restored) holds
+//! that state and no parameters: restored into an instance with another
+//! window, the entries are judged by the new one.
 //!
 //! The rule, its parameters and state are in the private `rule` module
 //! ([`Spike`]); this file only documents it and exports it as the

@@ -11,8 +11,11 @@ use tickhost_plugin_kit::{
     SymbolStates, Verdicts, snapshot,
 };
 
-/// The snapshot format: this plugin, state layout 1.
-const FORMAT: &str = "spike/1";
+/// The snapshot format: this plugin, state layout 2 (windows packed).
+const FORMAT: &str = "spike/2";
+
+/// The layout before, still restored: windows pair by pair.
+const FORMAT_1: &str = "spike/1";
 
 const MAX_CHANGE_PCT: &str = "max-change-pct";
 const WINDOW: &str = "window";
@@ -46,7 +49,24 @@ struct Window {
     order: Order,
     /// The kept ticks, as (ts, price), whose time was inside the window at
     /// this symbol's newest tick, oldest first: the front is the reference.
+    #[serde(with = "tickhost_plugin_kit::packed")]
     kept: VecDeque<(i64, f64)>,
+}
+
+/// One symbol's state in layout 1.
+#[derive(Deserialize)]
+struct Window1 {
+    order: Order,
+    kept: VecDeque<(i64, f64)>,
+}
+
+impl From<&Window1> for Window {
+    fn from(old: &Window1) -> Window {
+        Window {
+            order: old.order,
+            kept: old.kept.clone(),
+        }
+    }
 }
 
 impl Window {
@@ -156,7 +176,13 @@ impl Rule for Spike {
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.symbols = snapshot::decode(FORMAT, bytes).map_err(|e| e.to_string())?;
+        let upgrade = |old: SymbolStates<Window1>| {
+            old.iter()
+                .map(|(symbol, window)| (symbol.to_string(), Window::from(window)))
+                .collect()
+        };
+        self.symbols = snapshot::decode_or_upgrade(FORMAT, FORMAT_1, bytes, upgrade)
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }
@@ -450,6 +476,36 @@ mod tests {
             assert!(!expected.is_empty(), "the stream drops ticks");
             assert_eq!(drops(&mut restored, &stream(from, 50)), expected);
         }
+    }
+
+    #[test]
+    fn a_snapshot_of_the_layout_before_is_restored() {
+        #[derive(Serialize)]
+        struct Window1<'a> {
+            order: Order,
+            kept: &'a VecDeque<(i64, f64)>,
+        }
+        let mut uninterrupted = spike(&[]);
+        drops(&mut uninterrupted, &stream(0, 100));
+        let older: SymbolStates<Window1<'_>> = uninterrupted
+            .symbols
+            .iter()
+            .map(|(symbol, w)| {
+                (
+                    symbol.to_string(),
+                    Window1 {
+                        order: w.order,
+                        kept: &w.kept,
+                    },
+                )
+            })
+            .collect();
+        let older = snapshot::encode(FORMAT_1, &older);
+
+        let mut restored = spike(&[]);
+        restored.restore(&older).unwrap();
+
+        assert_eq!(restored.snapshot(), uninterrupted.snapshot());
     }
 
     #[test]
