@@ -24,7 +24,7 @@ pub mod admin;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -354,7 +354,13 @@ impl Control {
     }
 }
 
-/// A change in a sentence, for the log and the lineup's history.
+/// The cores this process may use, looked up once: the lookup reads the
+/// cgroup's files, which a swap's pause should not wait for.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The state, summed over the chains, from which a swap transfers it in
 /// parallel.
 const PARALLEL_STATE: usize = 64 << 10;
@@ -382,10 +388,10 @@ fn prepare_all(
         .iter()
         .map(|(chain, _)| chain.slots()[index].state_size().unwrap_or(usize::MAX))
         .fold(0, usize::saturating_add);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if work.len() <= 1 || workers == 1 || state < PARALLEL_STATE {
+    if work.len() <= 1 || state < PARALLEL_STATE || cores() == 1 {
         return work.iter_mut().map(prepare).collect();
     }
+    let workers = cores();
     let per_worker = work.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let handles: Vec<_> = work
@@ -403,6 +409,7 @@ fn prepare_all(
     })
 }
 
+/// A change in a sentence, for the log and the lineup's history.
 fn describe(from: &Version, to: &Version, adopted: &[Adopted]) -> String {
     let mut outcomes: Vec<String> = adopted.iter().map(ToString::to_string).collect();
     outcomes.sort();
