@@ -42,6 +42,8 @@ pub struct Output {
 pub struct PartitionState {
     pub partition: i32,
     pub chain: Chain,
+    /// The rebalance epoch its assignment began in.
+    pub assigned_in: u64,
     /// The offset after the last message processed: what to commit.
     pub next_offset: Option<i64>,
     /// The offset of its last checkpoint written.

@@ -73,8 +73,12 @@ pub struct Served {
 /// What the loop and the rebalance callbacks share.
 struct Shared {
     partitions: HashMap<i32, PartitionState>,
-    /// Bumped at every rebalance; a message gathered before one may belong
-    /// to a partition that has moved, and is not processed.
+    /// Bumped at every rebalance. A message is processed only if it was
+    /// gathered after its partition's current assignment began: one
+    /// gathered before may belong to a partition that has moved, or that
+    /// came back and is fetched again from its checkpoint. (Under the
+    /// cooperative protocol the partitions that stay keep their assignment,
+    /// and their messages.)
     epoch: u64,
 }
 
@@ -226,6 +230,7 @@ impl HostContext {
         };
         let mut shared = self.shared.lock();
         shared.epoch += 1;
+        let epoch = shared.epoch;
         let mut started = Vec::new();
         let partitions: Vec<i32> = assigned.elements().iter().map(|e| e.partition()).collect();
         for partition in partitions {
@@ -260,6 +265,7 @@ impl HostContext {
                 PartitionState {
                     partition,
                     chain,
+                    assigned_in: epoch,
                     next_offset: None,
                     checkpointed: None,
                 },
@@ -502,14 +508,14 @@ impl Host<'_> {
         let shared = self.shared.lock();
         round
             .into_iter()
-            .filter(|(partition, _)| shared.partitions.contains_key(partition))
-            .map(|(partition, messages)| {
+            .filter_map(|(partition, messages)| {
+                let since = shared.partitions.get(&partition)?.assigned_in;
                 let messages = messages
                     .into_iter()
-                    .filter(|(received, _)| *received == shared.epoch)
+                    .filter(|(received, _)| *received >= since)
                     .map(|(_, message)| message)
                     .collect::<Vec<_>>();
-                (partition, messages)
+                Some((partition, messages))
             })
             .filter(|(_, messages)| !messages.is_empty())
             .collect()

@@ -517,16 +517,39 @@ fn a_host_started_before_its_broker_waits_for_it() {
 
 #[test]
 fn a_second_host_takes_over_partitions_with_their_windows() {
-    let broker = Broker::start("takeover");
+    let log = takeover("takeover", "");
+    // Eager: every partition went back to the group and came back.
+    assert!(log.contains("partition revoked"), "{log}");
+}
+
+/// The same under the cooperative protocol: partitions move one by one
+/// (incremental assignment and revocation), and the ones that stay keep
+/// their messages in flight.
+#[test]
+fn a_second_host_takes_over_partitions_under_cooperative_rebalancing() {
+    let log = takeover(
+        "takeover-cooperative",
+        "\"partition.assignment.strategy\" = \"cooperative-sticky\"",
+    );
+    // Incremental: the remaining host kept its own partitions throughout.
+    assert!(!log.contains("partition revoked"), "{log}");
+}
+
+/// Two hosts share the partitions; one stops cleanly and the other takes
+/// its partitions over with their windows. Returns the other's log.
+fn takeover(name: &str, extra_properties: &str) -> String {
+    let broker = Broker::start(name);
     broker.create_topic("ticks", 4);
-    let dir = scratch("kafka-takeover");
+    let dir = scratch(&format!("kafka-{name}"));
     let ticks = ticks(8_000, 8);
     let expected = expected(&ticks);
     let (first, second) = ticks.split_at(4_000);
     let config = config(
         &dir,
         &broker,
-        "\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"",
+        &format!(
+            "\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n{extra_properties}"
+        ),
     );
 
     let one = Host::start(&config, dir.join("host-1.log"));
@@ -564,6 +587,7 @@ fn a_second_host_takes_over_partitions_with_their_windows() {
     // Every average after the takeover equals the uninterrupted run's.
     assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
     assert!(log.contains("partition state restored"), "{log}");
+    log
 }
 
 /// The shipped chain with day-long windows: every tick of the stream below
