@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -117,12 +118,36 @@ impl Drop for Host {
 
 /// Publishes `(key, payload)` messages to `topic`, in order.
 fn publish(broker: &Broker, topic: &str, messages: &[(String, Vec<u8>)]) {
-    let producer: FutureProducer = broker
+    send_all(&producer(broker), topic, messages);
+}
+
+/// Publishes `ticks` to "ticks" in chunks of 100 every 10 ms, from one
+/// producer, until they run out or `stop` is set; returns how many went.
+fn publish_paced(broker: &Broker, ticks: &[Tick], stop: &AtomicBool) -> usize {
+    let producer = producer(broker);
+    let mut sent = 0;
+    for chunk in ticks.chunks(100) {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        send_all(&producer, "ticks", &messages(chunk));
+        sent += chunk.len();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sent
+}
+
+fn producer(broker: &Broker) -> FutureProducer {
+    broker
         .client()
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
-        .unwrap();
+        .unwrap()
+}
+
+/// Sends `messages` to `topic` and waits until each is acknowledged.
+fn send_all(producer: &FutureProducer, topic: &str, messages: &[(String, Vec<u8>)]) {
     let deliveries: Vec<_> = messages
         .iter()
         .map(|(key, payload)| {
@@ -518,7 +543,7 @@ fn a_host_started_before_its_broker_waits_for_it() {
 #[test]
 fn a_second_host_takes_over_partitions_with_their_windows() {
     let log = takeover("takeover", "");
-    // Eager: every partition went back to the group and came back.
+    // Eager: when the other left, every partition went back to the group and came back.
     assert!(log.contains("partition revoked"), "{log}");
 }
 
@@ -531,12 +556,13 @@ fn a_second_host_takes_over_partitions_under_cooperative_rebalancing() {
         "takeover-cooperative",
         "\"partition.assignment.strategy\" = \"cooperative-sticky\"",
     );
-    // Incremental: the remaining host kept its own partitions throughout.
+    // Incremental: the remaining host kept its own partitions when the other left.
     assert!(!log.contains("partition revoked"), "{log}");
 }
 
 /// Two hosts share the partitions; one stops cleanly and the other takes
-/// its partitions over with their windows. Returns the other's log.
+/// its partitions over with their windows. Returns what the other logged
+/// from the stop on.
 fn takeover(name: &str, extra_properties: &str) -> String {
     let broker = Broker::start(name);
     broker.create_topic("ticks", 4);
@@ -587,7 +613,73 @@ fn takeover(name: &str, extra_properties: &str) -> String {
     // Every average after the takeover equals the uninterrupted run's.
     assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
     assert!(log.contains("partition state restored"), "{log}");
-    log
+    // Which host joined first, and gave partitions to the other, varies.
+    log[log_two.len()..].to_string()
+}
+
+/// A second host joins while ticks flow, under the cooperative protocol:
+/// the first gives up some partitions in the middle of its rounds and keeps
+/// the others, whose messages gathered before the rebalance are not fetched
+/// again, so they must still be judged.
+#[test]
+fn a_host_joining_mid_stream_under_cooperative_rebalancing_loses_no_tick() {
+    let broker = Broker::start("join-cooperative");
+    broker.create_topic("ticks", 4);
+    let dir = scratch("kafka-join-cooperative");
+    let ticks = ticks(60_000, 8);
+    let config = config(
+        &dir,
+        &broker,
+        "\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
+         \"partition.assignment.strategy\" = \"cooperative-sticky\"",
+    );
+    // Rounds of a second: the rebalance comes while one is being gathered.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let long_rounds = text
+        .replace("batch-wait = \"10ms\"", "batch-wait = \"1s\"")
+        .replace("batch-max = 256", "batch-max = 100000");
+    assert_ne!(text, long_rounds);
+    std::fs::write(&config, long_rounds).unwrap();
+
+    let one = Host::start(&config, dir.join("host-1.log"));
+    let stop = AtomicBool::new(false);
+    let (published, log_one, log_two) = std::thread::scope(|scope| {
+        let publisher = scope.spawn(|| publish_paced(&broker, &ticks, &stop));
+        read_until(&broker, "ticks.processed", |m| m.len() >= 500);
+        let two = Host::start(&config, dir.join("host-2.log"));
+        wait_for_logs(&one, &two, "the second host to get partitions", |a, b| {
+            a.contains("partition revoked") && b.contains("partitions assigned")
+        });
+        // The stream goes on a while after the hand-over.
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+        let published = publisher.join().unwrap();
+        assert!(
+            published < ticks.len(),
+            "the stream ended before the rebalance"
+        );
+        let expected = expected(&ticks[..published]);
+        let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+        let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
+        let rejected = read_until(&broker, "ticks.rejected", |m| {
+            distinct(m) >= published - kept
+        });
+        let (log_one, log_two) = (one.stop(), two.stop());
+        assert_eq!(
+            check_outputs(&processed, &rejected, &expected),
+            published,
+            "{log_one}\n---\n{log_two}"
+        );
+        (published, log_one, log_two)
+    });
+
+    // Incremental: the first host started each of the 4 partitions once
+    // and never got back one it kept, which would have been fetched again
+    // from its checkpoint (as under the eager protocol).
+    assert!(published > 500);
+    let started = log_one.matches("partition starts with empty state").count()
+        + log_one.matches("partition state restored").count();
+    assert_eq!(started, 4, "{log_one}\n---\n{log_two}");
 }
 
 /// The shipped chain with day-long windows: every tick of the stream below
