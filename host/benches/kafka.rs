@@ -142,7 +142,7 @@ const DEFAULT_FETCH_WAIT_MS: u32 = 10;
 
 /// The `fetch.queue.backoff.ms` of every consumer. librdkafka's default,
 /// 1,000, stops fetching for a second whenever its local queue holds more
-/// than `queued.min.messages` (librdkafka's 100,000, tickhost's 20,000 a
+/// than `queued.min.messages` (librdkafka's 100,000, tickhost's 50,000 a
 /// partition): a consumer that drains a backlog
 /// faster than that then waits with nothing to do, and each contender's
 /// throughput came out near the same 130,000 ticks a second, a measure of
