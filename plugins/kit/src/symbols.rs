@@ -140,6 +140,14 @@ impl<S> SymbolStates<S> {
             .iter()
             .map(|(symbol, &slot)| (symbol.as_str(), &self.states[slot]))
     }
+
+    /// The same symbols, each state converted by `convert`: how a plugin
+    /// brings states restored from an earlier layout up to its own.
+    pub fn map<T>(&self, mut convert: impl FnMut(&S) -> T) -> SymbolStates<T> {
+        self.iter()
+            .map(|(symbol, state)| (symbol.to_string(), convert(state)))
+            .collect()
+    }
 }
 
 impl<S: Default> SymbolStates<S> {
@@ -249,6 +257,17 @@ impl<S> BatchStates<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_converts_every_state_and_keeps_the_symbols() {
+        let states: SymbolStates<u32> = [("GOOG".to_string(), 2), ("AAPL".to_string(), 3)]
+            .into_iter()
+            .collect();
+        let doubled = states.map(|n| u64::from(*n) * 2);
+        let mut found: Vec<(&str, u64)> = doubled.iter().map(|(s, n)| (s, *n)).collect();
+        found.sort();
+        assert_eq!(found, [("AAPL", 6), ("GOOG", 4)]);
+    }
 
     fn table(names: &[&str]) -> SymbolTable {
         let mut table = SymbolTable::new();

@@ -142,11 +142,7 @@ impl Rule for MovingAverage {
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let upgrade = |old: SymbolStates<Window1>| {
-            old.iter()
-                .map(|(symbol, window)| (symbol.to_string(), Window::from(window)))
-                .collect()
-        };
+        let upgrade = |old: SymbolStates<Window1>| old.map(|window| Window::from(window));
         self.symbols = snapshot::decode_or_upgrade(FORMAT, FORMAT_1, bytes, upgrade)
             .map_err(|e| e.to_string())?;
         Ok(())
