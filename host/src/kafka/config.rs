@@ -4,8 +4,12 @@
 //! [kafka]
 //! brokers = "localhost:9092"
 //! group-id = "tickhost"
-//! [kafka.properties]            # passed to librdkafka as they are
+//! [kafka.properties]            # every client, passed to librdkafka as they are
 //! "security.protocol" = "plaintext"
+//! [kafka.consumer-properties]   # the consumers only
+//! "session.timeout.ms" = "6000"
+//! [kafka.producer-properties]   # the producer only
+//! "linger.ms" = "5"
 //! ```
 //!
 //! The environment wins over the file, so that one file serves every
@@ -37,8 +41,16 @@ pub struct KafkaConfig {
     /// Whether tickhost creates its output and state topics when they are
     /// missing (the input topic is never created: it belongs to producers).
     pub create_topics: bool,
-    /// librdkafka properties, applied last.
+    /// librdkafka properties of every client (connection and security
+    /// settings belong here), applied after tickhost's own settings.
     pub properties: BTreeMap<String, String>,
+    /// librdkafka properties of the consumers only, applied after
+    /// `properties`: a consumer property given to the producer would make
+    /// librdkafka warn that it ignores it.
+    pub consumer_properties: BTreeMap<String, String>,
+    /// librdkafka properties of the producer only, applied after
+    /// `properties`.
+    pub producer_properties: BTreeMap<String, String>,
 }
 
 /// The topics tickhost uses.
@@ -69,6 +81,8 @@ impl Default for KafkaConfig {
             checkpoint_interval: Duration::from_secs(1),
             create_topics: true,
             properties: BTreeMap::new(),
+            consumer_properties: BTreeMap::new(),
+            producer_properties: BTreeMap::new(),
         }
     }
 }
@@ -90,6 +104,10 @@ pub(crate) struct KafkaFile {
     create_topics: Option<bool>,
     #[serde(default)]
     properties: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    consumer_properties: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    producer_properties: BTreeMap<String, toml::Value>,
 }
 
 impl KafkaFile {
@@ -133,23 +151,32 @@ impl KafkaFile {
         if let Some(create) = self.create_topics {
             config.create_topics = create;
         }
-        for (name, value) in self.properties {
-            let value = match value {
-                toml::Value::String(text) => text,
-                toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
-                    value.to_string()
-                }
-                other => {
-                    return Err(format!(
-                        "kafka.properties.{name}: expected a string, number or boolean, got {}",
-                        other.type_str()
-                    ));
-                }
-            };
-            config.properties.insert(name, value);
-        }
+        config.properties = texts("properties", self.properties)?;
+        config.consumer_properties = texts("consumer-properties", self.consumer_properties)?;
+        config.producer_properties = texts("producer-properties", self.producer_properties)?;
         Ok(config)
     }
+}
+
+/// The values of a table of librdkafka properties as the text librdkafka
+/// takes; `table` names it in errors.
+fn texts(
+    table: &str,
+    properties: BTreeMap<String, toml::Value>,
+) -> Result<BTreeMap<String, String>, String> {
+    properties
+        .into_iter()
+        .map(|(name, value)| match value {
+            toml::Value::String(text) => Ok((name, text)),
+            toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
+                Ok((name, value.to_string()))
+            }
+            other => Err(format!(
+                "kafka.{table}.{name}: expected a string, number or boolean, got {}",
+                other.type_str()
+            )),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,6 +220,22 @@ mod tests {
 
         assert_eq!(config.properties["fetch.wait.max.ms"], "5");
         assert_eq!(config.properties["enable.idempotence"], "true");
+    }
+
+    #[test]
+    fn consumer_and_producer_properties_are_kept_apart() {
+        let text = "[properties]\n\"client.id\" = \"a\"\n\
+                    [consumer-properties]\n\"session.timeout.ms\" = 6000\n\
+                    [producer-properties]\n\"linger.ms\" = \"5\"";
+
+        let config = resolve(text, &[]).unwrap();
+
+        assert_eq!(config.properties.len(), 1);
+        assert_eq!(config.consumer_properties["session.timeout.ms"], "6000");
+        assert!(!config.consumer_properties.contains_key("linger.ms"));
+        assert_eq!(config.producer_properties["linger.ms"], "5");
+        let error = resolve("[producer-properties]\nx = { y = 1 }", &[]).unwrap_err();
+        assert!(error.contains("kafka.producer-properties.x"), "{error}");
     }
 
     #[test]

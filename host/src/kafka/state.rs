@@ -74,7 +74,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// `message.max.bytes` (1,000,000) and of Kafka's broker default
 /// (1,048,588), so that the key, the headers and the framing of the record
 /// always fit beside it. (A `message.max.bytes` set below it in
-/// `[kafka.properties]` makes checkpoints fail again.)
+/// `[kafka.properties]` or `[kafka.producer-properties]` makes checkpoints
+/// fail again.)
 pub const CHUNK_BYTES: usize = 512 * 1024;
 
 /// The headers of a chunk.

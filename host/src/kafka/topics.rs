@@ -34,7 +34,7 @@ pub async fn ensure(config: &KafkaConfig) -> anyhow::Result<()> {
             .set("cleanup.policy", "compact"),
     );
 
-    let admin: AdminClient<DefaultClientContext> = client::base(config)
+    let admin: AdminClient<DefaultClientContext> = client::admin(config)
         .create()
         .context("failed to create the Kafka admin client")?;
     let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
@@ -54,7 +54,7 @@ pub async fn ensure(config: &KafkaConfig) -> anyhow::Result<()> {
 
 /// The number of partitions of `topic`, or `None` if it does not exist.
 pub async fn partitions_of(config: &KafkaConfig, topic: &str) -> anyhow::Result<Option<i32>> {
-    let probe: BaseConsumer = client::base(config)
+    let probe: BaseConsumer = client::admin(config)
         .create()
         .context("failed to create a Kafka client")?;
     let topic = topic.to_string();

@@ -56,7 +56,7 @@ fn config_of(
     text.push_str("[admin]\nlisten = \"127.0.0.1:0\"\n");
     text.push_str(&format!(
         "[kafka]\nbrokers = \"{}\"\ngroup-id = \"tickhost-test\"\nbatch-max = 256\n\
-         batch-wait = \"10ms\"\ncheckpoint-interval = \"200ms\"\n[kafka.properties]\n\
+         batch-wait = \"10ms\"\ncheckpoint-interval = \"200ms\"\n[kafka.consumer-properties]\n\
          \"fetch.wait.max.ms\" = \"5\"\n{extra_properties}\n",
         broker.bootstrap()
     ));
@@ -368,6 +368,8 @@ fn ticks_go_round_trip_with_the_expected_verdicts_and_order() {
         ticks.len(),
         "no duplicates without a crash"
     );
+    // The consumer's properties went to the consumer alone.
+    assert!(!log.contains("CONFWARN"), "{log}");
     // Order is kept per symbol (and so per input partition).
     let mut last: HashMap<String, i64> = HashMap::new();
     for message in &processed {
