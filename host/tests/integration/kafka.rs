@@ -628,7 +628,9 @@ fn a_host_joining_mid_stream_under_cooperative_rebalancing_loses_no_tick() {
     let broker = Broker::start("join-cooperative");
     broker.create_topic("ticks", 4);
     let dir = scratch("kafka-join-cooperative");
-    let ticks = ticks(60_000, 8);
+    // Enough for a stream of half a minute or more: it is stopped once the
+    // rebalance is over, however long that takes.
+    let ticks = ticks(200_000, 8);
     let config = config(
         &dir,
         &broker,
