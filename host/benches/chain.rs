@@ -18,6 +18,12 @@
 //! that the host does not trust. Both chains must reach the same verdicts,
 //! or the benchmark stops: a faster chain that judges differently measures
 //! nothing.
+//!
+//! Last, the same stream as Kafka messages through what the streaming host
+//! does with a partition's batch ([`PartitionState::process`]: parsing each
+//! message, the chain, the output records), without a broker: what the
+//! host adds to the chain per tick, measured steadily, where the Kafka
+//! benchmark's runs share two cores with a broker.
 
 use std::fmt;
 use std::ops::Range;
@@ -26,6 +32,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::Timestamp;
+use rdkafka::message::OwnedMessage;
+
 use moving_average::MovingAverage;
 use rustc_hash::FxHashMap;
 use spike::Spike;
@@ -33,6 +42,8 @@ use threshold::Threshold;
 use tickhost::batch;
 use tickhost::chain::Chain;
 use tickhost::config::Config;
+use tickhost::kafka::partition::PartitionState;
+use tickhost::kafka::{Counters, KafkaConfig};
 use tickhost::plugin::bindings::{Param, ParamValue};
 use tickhost::plugin::{ComponentCache, Origin, Plugin, Runtime, params};
 use tickhost::tick::Tick;
@@ -181,7 +192,87 @@ fn main() {
         "the verdicts depend on the batch size"
     );
 
+    let partition = measure_partition(&plugins, &ticks);
     print_report(&rows, &cold, &warm, &plugins);
+    print_partition(&rows, partition);
+}
+
+/// The batch size of the partition measurement: the host's default.
+const PARTITION_BATCH: usize = 1024;
+
+/// Times [`PartitionState::process`] over the whole stream, as JSON
+/// messages of one partition in batches of [`PARTITION_BATCH`], best of
+/// [`RUNS`] after a warm-up, each run with fresh windows.
+fn measure_partition(plugins: &[(String, Plugin)], ticks: &[Tick]) -> Duration {
+    let messages: Vec<OwnedMessage> = ticks
+        .iter()
+        .enumerate()
+        .map(|(offset, tick)| {
+            OwnedMessage::new(
+                Some(tick.to_json().into_bytes()),
+                Some(tick.symbol.clone().into_bytes()),
+                "ticks".to_string(),
+                Timestamp::NotAvailable,
+                0,
+                offset as i64,
+                None,
+            )
+        })
+        .collect();
+    let config = KafkaConfig::default();
+    let counters = Counters::default();
+    let start = || PartitionState {
+        partition: 0,
+        chain: Chain::new(plugins.to_vec()).expect("the chain starts"),
+        assigned_in: 0,
+        next_offset: None,
+        checkpointed: None,
+    };
+    let pass = |state: &mut PartitionState, messages: &[OwnedMessage]| {
+        let mut outputs = 0;
+        for batch in messages.chunks(PARTITION_BATCH) {
+            outputs += state
+                .process(batch, &config, &counters, None)
+                .expect("the chain judges every batch")
+                .len();
+        }
+        assert_eq!(outputs, messages.len(), "one output per message");
+    };
+    pass(&mut start(), &messages[..WARMUP_TICKS]);
+    (0..RUNS)
+        .map(|_| {
+            let mut state = start();
+            let clock = Instant::now();
+            pass(&mut state, &messages);
+            clock.elapsed()
+        })
+        .min()
+        .expect("at least one run")
+}
+
+fn print_partition(rows: &[Row], partition: Duration) {
+    let chain = rows
+        .iter()
+        .find(|row| row.size == PARTITION_BATCH && row.ticks == TICKS)
+        .expect("the partition's batch size is measured")
+        .components;
+    let per_tick = |took: Duration| took.as_secs_f64() / TICKS as f64 * 1e6;
+    println!();
+    println!(
+        "| batches of {} | ticks/s | µs a tick |",
+        Thousands(PARTITION_BATCH as u64)
+    );
+    println!("|---|---:|---:|");
+    println!(
+        "| the component chain on parsed ticks | {} | {:.2} |",
+        Rate(TICKS, chain),
+        per_tick(chain)
+    );
+    println!(
+        "| a Kafka partition's batch: parse, chain, output records | {} | {:.2} |",
+        Rate(TICKS, partition),
+        per_tick(partition)
+    );
 }
 
 /// The workspace's root directory.
