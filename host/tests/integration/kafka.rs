@@ -339,6 +339,20 @@ fn check_outputs(
     seen.len()
 }
 
+/// Reads both output topics until every tick of `expected` is in one of
+/// them (duplicates, as after a crash, counted once).
+fn every_output(
+    broker: &Broker,
+    expected: &HashMap<(String, i64), (Option<String>, f64)>,
+) -> (Vec<OwnedMessage>, Vec<OwnedMessage>) {
+    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
+    let processed = read_until(broker, "ticks.processed", |m| distinct(m) >= kept);
+    let rejected = read_until(broker, "ticks.rejected", |m| {
+        distinct(m) >= expected.len() - kept
+    });
+    (processed, rejected)
+}
+
 fn distinct(messages: &[OwnedMessage]) -> usize {
     messages
         .iter()
@@ -483,11 +497,7 @@ fn a_host_killed_mid_stream_resumes_without_losing_a_tick() {
     read_until(&broker, "ticks.processed", |m| m.len() >= 5_000);
     host.kill();
     let host = Host::start(&config, dir.join("host-2.log"));
-    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
-    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
-    let rejected = read_until(&broker, "ticks.rejected", |m| {
-        distinct(m) >= ticks.len() - kept
-    });
+    let (processed, rejected) = every_output(&broker, &expected);
     host.stop();
 
     assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
@@ -512,11 +522,7 @@ fn the_host_rides_out_a_broker_restart() {
     read_until(&broker, "ticks.processed", |m| m.len() >= 1_000);
     broker.restart();
     publish(&broker, "ticks", &messages(second));
-    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
-    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
-    let rejected = read_until(&broker, "ticks.rejected", |m| {
-        distinct(m) >= ticks.len() - kept
-    });
+    let (processed, rejected) = every_output(&broker, &expected);
     host.stop();
 
     assert_eq!(check_outputs(&processed, &rejected, &expected), ticks.len());
@@ -600,11 +606,7 @@ fn takeover(name: &str, extra_properties: &str) -> String {
     // its partitions never moved; the crash test covers SIGKILL.)
     let log_one = one.stop();
     publish(&broker, "ticks", &messages(second));
-    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
-    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
-    let rejected = read_until(&broker, "ticks.rejected", |m| {
-        distinct(m) >= ticks.len() - kept
-    });
+    let (processed, rejected) = every_output(&broker, &expected);
     let log = two.stop();
 
     // Both hosts had partitions before the kill.
@@ -663,11 +665,7 @@ fn a_host_joining_mid_stream_under_cooperative_rebalancing_loses_no_tick() {
             "the stream ended before the rebalance"
         );
         let expected = expected(&ticks[..published]);
-        let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
-        let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
-        let rejected = read_until(&broker, "ticks.rejected", |m| {
-            distinct(m) >= published - kept
-        });
+        let (processed, rejected) = every_output(&broker, &expected);
         let (log_one, log_two) = (one.stop(), two.stop());
         assert_eq!(
             check_outputs(&processed, &rejected, &expected),
@@ -760,11 +758,7 @@ fn state_larger_than_a_message_is_checkpointed_in_chunks_and_restored() {
     // second goes on with the restored windows.
     let log_one = one.stop();
     publish(&broker, "ticks", &messages(second));
-    let kept = expected.values().filter(|(slot, _)| slot.is_none()).count();
-    let processed = read_until(&broker, "ticks.processed", |m| distinct(m) >= kept);
-    let rejected = read_until(&broker, "ticks.rejected", |m| {
-        distinct(m) >= ticks.len() - kept
-    });
+    let (processed, rejected) = every_output(&broker, &expected);
     let log_two = two.stop();
 
     // Every average after the hand-over equals the uninterrupted run's: the
